@@ -1,0 +1,179 @@
+"""All deployment settings, read from the environment; bad values fail loudly at start-up.
+
+Study design never lives here: that is the protocol file's job.
+
+Environment:
+  DATABASE_URL            sqlite:///path or postgres://user@host:port/db (default: SQLite in the data dir)
+  TRIALDESK_SECRET_KEY    Django secret key (default: read from <data dir>/secret_key, made by `trialdesk init`)
+  TRIALDESK_PII_KEY       Fernet key that encrypts identifying data (default: <data dir>/pii_key)
+  TRIALDESK_DEBUG         "1" to turn DEBUG on (off by default)
+  TRIALDESK_ALLOWED_HOSTS comma-separated host names (default: 127.0.0.1,localhost)
+  TRIALDESK_PROTOCOL      path of the protocol file (default: protocols/nct07183384.yaml)
+  TRIALDESK_DATA_DIR      the data directory (default: ./data)
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from trialdesk.paths import DEFAULT_PROTOCOL, data_dir
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = data_dir()
+
+
+def _flag(name: str, default: bool = False) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if raw.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name}={raw!r}: expected one of 1/0, true/false, yes/no, on/off")
+
+
+def _secret(env_name: str, file_name: str) -> str:
+    value = os.environ.get(env_name)
+    if value:
+        return value
+    path = DATA_DIR / file_name
+    if path.exists():
+        return path.read_text().strip()
+    raise ImproperlyConfigured(
+        f"{env_name} is not set and {path} does not exist: run `trialdesk init` or set {env_name}"
+    )
+
+
+def _database() -> dict:
+    url = os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'trialdesk.sqlite3'}"
+    try:
+        config = dj_database_url.parse(url, conn_max_age=0)
+    except Exception as exc:  # the library raises several types for a bad URL
+        raise ImproperlyConfigured(f"DATABASE_URL={url!r} is not a database URL: {exc}") from exc
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        # Wait on a locked database instead of failing; IMMEDIATE makes writers queue up front.
+        config["OPTIONS"] = {"timeout": 30, "transaction_mode": "IMMEDIATE"}
+    config.setdefault("TEST", {})
+    return config
+
+
+DEBUG = _flag("TRIALDESK_DEBUG")
+SECRET_KEY = _secret("TRIALDESK_SECRET_KEY", "secret_key")
+PII_KEY = _secret("TRIALDESK_PII_KEY", "pii_key")
+ALLOWED_HOSTS = [
+    h.strip()
+    for h in os.environ.get("TRIALDESK_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
+    if h.strip()
+]
+PROTOCOL_PATH = Path(os.environ.get("TRIALDESK_PROTOCOL", DEFAULT_PROTOCOL))
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "axes",
+    "trialdesk.accounts",
+    "trialdesk.audit",
+    "trialdesk.studies",
+    "trialdesk.participants",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "trialdesk.site.urls"
+WSGI_APPLICATION = "trialdesk.site.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "trialdesk.accounts.context.membership",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": _database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Argon2id first: the strongest hasher Django ships; older hashes upgrade on login.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "studies:home"
+LOGOUT_REDIRECT_URL = "accounts:login"
+
+# Lockout (django-axes): 5 failures per user+IP lock for 30 minutes.
+AXES_FAILURE_LIMIT = int(os.environ.get("TRIALDESK_LOCKOUT_FAILURES", "5"))
+AXES_COOLOFF_TIME = 0.5
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = int(os.environ.get("TRIALDESK_SESSION_SECONDS", str(8 * 3600)))
+SESSION_COOKIE_SECURE = _flag("TRIALDESK_SECURE_COOKIES")
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("id", "Bahasa Indonesia")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+TIME_ZONE = os.environ.get("TRIALDESK_TIME_ZONE", "Asia/Jakarta")
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+
+EMAIL_BACKEND = os.environ.get(
+    "TRIALDESK_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+)
+DEFAULT_FROM_EMAIL = os.environ.get("TRIALDESK_FROM_EMAIL", "trialdesk@localhost")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("TRIALDESK_LOG_LEVEL", "WARNING")},
+}
