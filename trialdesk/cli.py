@@ -15,7 +15,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     # name: (module, attribute, help)
     "protocol": ("trialdesk.commands.protocol:protocol", "Check and show protocol files."),
     "design": ("trialdesk.commands.design:design", "Power, sample size, group-sequential designs."),
-    "simulate": ("trialdesk.commands.simulate:simulate", "Operating characteristics by simulation."),
+    "simulate": (
+        "trialdesk.commands.simulate:simulate",
+        "Operating characteristics by simulation.",
+    ),
     "synth": ("trialdesk.commands.simulate:synth", "Generate a synthetic study dataset."),
     "init": ("trialdesk.commands.web:init", "Create secrets, migrate, load the protocol, admin."),
     "migrate": ("trialdesk.commands.web:migrate", "Apply database migrations."),

@@ -1,0 +1,79 @@
+"""Users, sites and role memberships.
+
+A person's authority is a Membership: one role at one site, or study-wide (site empty) for the
+roles that are not tied to a site (statistician, DSMB member, data manager, admin). Blinding is
+a property of the role, decided here once and consulted by every output.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class User(AbstractUser):
+    """A person who logs in. `printed_name` is what a signature manifests (21 CFR 11.50)."""
+
+    printed_name = models.CharField(max_length=200, blank=True)
+
+    def display_name(self) -> str:
+        return self.printed_name or self.get_full_name() or self.username
+
+
+class Site(models.Model):
+    """A study centre; `code` prefixes the pseudonymous study IDs (01-007)."""
+
+    code = models.CharField(max_length=8, unique=True)
+    name = models.CharField(max_length=200)
+    city = models.CharField(max_length=100, blank=True)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class Role(models.TextChoices):
+    COORDINATOR = "coordinator", _("Site coordinator")
+    INVESTIGATOR = "investigator", _("Investigator")
+    MONITOR = "monitor", _("Monitor")
+    DATA_MANAGER = "data_manager", _("Data manager")
+    PHARMACIST = "pharmacist", _("Pharmacist (unblinded)")
+    STATISTICIAN = "statistician", _("Statistician (blinded)")
+    UNBLINDED_STATISTICIAN = "unblinded_statistician", _("Statistician (unblinded)")
+    DSMB = "dsmb", _("DSMB member")
+    ADMIN = "admin", _("Administrator")
+
+
+#: Roles that may see treatment allocation. Everyone else is blinded on every output.
+UNBLINDED_ROLES = frozenset({Role.PHARMACIST, Role.UNBLINDED_STATISTICIAN})
+#: Roles whose membership is tied to one site; the others are study-wide.
+SITE_ROLES = frozenset({Role.COORDINATOR, Role.INVESTIGATOR, Role.PHARMACIST})
+#: Roles that enter clinical data.
+DATA_ENTRY_ROLES = frozenset({Role.COORDINATOR, Role.INVESTIGATOR})
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="memberships")
+    role = models.CharField(max_length=32, choices=Role.choices)
+    site = models.ForeignKey(
+        Site, on_delete=models.PROTECT, null=True, blank=True, related_name="memberships"
+    )
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "role", "site"], name="uniq_membership"),
+        ]
+
+    def __str__(self) -> str:
+        where = self.site.code if self.site_id else "all sites"
+        return f"{self.user} {self.role} @ {where}"
+
+    @property
+    def is_blinded(self) -> bool:
+        return self.role not in UNBLINDED_ROLES

@@ -1,0 +1,45 @@
+"""The one way clinical code writes to the audit trail.
+
+`record(...)` takes the acting user and derives role and site from the context the caller
+passes; it must be called inside the action's transaction so the event and the change commit
+or roll back together.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from trialdesk.audit import chain
+from trialdesk.audit.models import AuditEvent
+
+
+def record(
+    action: str,
+    *,
+    actor=None,
+    role: str = "",
+    site=None,
+    obj=None,
+    object_type: str = "",
+    object_id: str | int = "",
+    participant: str = "",
+    old: Any = None,
+    new: Any = None,
+    reason: str = "",
+) -> AuditEvent:
+    if obj is not None:
+        object_type = object_type or obj._meta.label_lower
+        object_id = object_id or obj.pk
+    site_code = getattr(site, "code", site or "") or ""
+    return chain.append(
+        action=action,
+        actor=actor,
+        role=role,
+        site_code=site_code,
+        object_type=object_type,
+        object_id=object_id,
+        participant=participant,
+        old=old,
+        new=new,
+        reason=reason,
+    )

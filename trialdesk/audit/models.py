@@ -1,0 +1,82 @@
+"""The append-only, hash-chained audit trail.
+
+Each event stores the hash of the previous one; `chain.verify()` recomputes the chain and names
+the first broken or missing link. No code path updates or deletes an event: the model refuses it,
+the queryset refuses it, and on PostgreSQL a trigger refuses it too (migration 0002).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class AppendOnlyError(RuntimeError):
+    """Raised on any attempt to change or delete an audit event."""
+
+
+class AuditQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AppendOnlyError("audit events are append-only: update refused")
+
+    def delete(self):
+        raise AppendOnlyError("audit events are append-only: delete refused")
+
+
+class AuditEvent(models.Model):
+    class Action(models.TextChoices):
+        CREATE = "create"
+        CHANGE = "change"
+        DELETE = "delete"
+        STATUS = "status"
+        LOGIN = "login"
+        LOGIN_FAILED = "login_failed"
+        LOGOUT = "logout"
+        EXPORT = "export"
+        RANDOMIZE = "randomize"
+        UNBLIND = "unblind"
+        SIGN = "sign"
+        LOAD = "load"
+
+    seq = models.PositiveBigIntegerField(unique=True)
+    occurred_at = models.DateTimeField(db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_username = models.CharField(max_length=150, blank=True)
+    role = models.CharField(max_length=32, blank=True)
+    site_code = models.CharField(max_length=8, blank=True)
+    action = models.CharField(max_length=32, choices=Action.choices)
+    object_type = models.CharField(max_length=64, blank=True)
+    object_id = models.CharField(max_length=128, blank=True, db_index=True)
+    participant = models.CharField(max_length=32, blank=True, db_index=True)
+    old_value = models.JSONField(null=True, blank=True)
+    new_value = models.JSONField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+    software_version = models.CharField(max_length=32)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    objects = AuditQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["seq"]
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None or not self._state.adding:
+            raise AppendOnlyError(f"audit event {self.seq} is append-only: change refused")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError(f"audit event {self.seq} is append-only: delete refused")
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.occurred_at:%Y-%m-%dT%H:%M:%SZ} {self.actor_username} {self.action} {self.object_type}:{self.object_id}"
+
+
+class AuditChainHead(models.Model):
+    """One row, locked while an event is appended so the chain stays linear under concurrency."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    last_seq = models.PositiveBigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, default="0" * 64)

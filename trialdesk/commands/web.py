@@ -1,0 +1,178 @@
+"""Web-app management: init (what `make run` does before serving), migrate, serve, admin."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from pathlib import Path
+
+import click
+
+from trialdesk.commands._django import setup
+from trialdesk.paths import DEFAULT_PROTOCOL, data_dir
+
+ADMIN_USERNAME = "admin"
+
+
+def _ensure_secret(env_name: str, file_name: str, make) -> None:
+    """Create a local secret file once (0600, in the data directory, never in the repo)."""
+    if os.environ.get(env_name):
+        return
+    path = data_dir() / file_name
+    if not path.exists():
+        path.write_text(make())
+        path.chmod(0o600)
+        click.echo(f"created {path} (keep it safe; set {env_name} in production instead)")
+
+
+def ensure_local_secrets() -> None:
+    from cryptography.fernet import Fernet
+
+    _ensure_secret("TRIALDESK_SECRET_KEY", "secret_key", lambda: secrets.token_urlsafe(50))
+    _ensure_secret("TRIALDESK_PII_KEY", "pii_key", lambda: Fernet.generate_key().decode())
+
+
+def _protocol_path(path: str | None) -> Path:
+    return Path(path or os.environ.get("TRIALDESK_PROTOCOL") or DEFAULT_PROTOCOL)
+
+
+@click.command()
+@click.option("--protocol", "protocol_path", type=click.Path(exists=True, dir_okay=False))
+def init(protocol_path: str | None) -> None:
+    """Secrets (once), migrations, protocol, admin account (once); prints how to log in."""
+    ensure_local_secrets()
+    setup()
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+    click.echo("database migrated")
+    _load(_protocol_path(protocol_path))
+    _ensure_admin()
+
+
+def _load(path: Path) -> None:
+    from trialdesk.core.protocol import ProtocolError
+    from trialdesk.studies.actions import do_load_protocol
+
+    try:
+        row, created = do_load_protocol(path, reason="loaded by trialdesk init")
+    except ProtocolError as exc:
+        raise click.ClickException(str(exc)) from exc
+    state = "loaded" if created else "already loaded"
+    click.echo(f"protocol {row.study_id} v{row.version} {state} (sha256 {row.sha256[:12]})")
+
+
+def _ensure_admin() -> None:
+    from django.contrib.auth import get_user_model
+    from django.db import transaction
+
+    from trialdesk.accounts.models import Membership, Role
+    from trialdesk.audit.actions import record
+
+    User = get_user_model()
+    password_file = data_dir() / "admin-password.txt"
+    if User.objects.filter(username=ADMIN_USERNAME).exists():
+        hint = f" (initial password in {password_file})" if password_file.exists() else ""
+        click.echo(f"log in at http://127.0.0.1:8000/accounts/login/ as '{ADMIN_USERNAME}'{hint}")
+        return
+    password = secrets.token_urlsafe(12)
+    with transaction.atomic(durable=True):
+        user = User.objects.create_superuser(
+            ADMIN_USERNAME, "", password, printed_name="Administrator"
+        )
+        Membership.objects.create(user=user, role=Role.ADMIN, site=None)
+        record(
+            "create",
+            obj=user,
+            new={"username": ADMIN_USERNAME, "role": "admin"},
+            reason="initial admin",
+        )
+    password_file.write_text(password + "\n")
+    password_file.chmod(0o600)
+    click.echo("created the administrator account (once):")
+    click.echo(
+        f"  open http://127.0.0.1:8000/accounts/login/  user '{ADMIN_USERNAME}'  password '{password}'"
+    )
+    click.echo(
+        f"  (also saved, readable only by you, in {password_file}; change it after logging in)"
+    )
+
+
+@click.command()
+def migrate() -> None:
+    """Apply database migrations (DATABASE_URL or the embedded SQLite file)."""
+    setup()
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False)
+
+
+@click.command("load-protocol")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--reason", default="", help="why this protocol is being loaded")
+def load_protocol(path: str, reason: str) -> None:
+    """Validate and load a protocol file into the database."""
+    setup()
+    _load(Path(path))
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+def serve(host: str, port: int, threads: int) -> None:
+    """Serve the web app with waitress (a production WSGI server; static files by WhiteNoise)."""
+    setup()
+    from waitress import serve as waitress_serve
+
+    from trialdesk.site.wsgi import application
+
+    click.echo(
+        f"trialdesk is serving on http://{host}:{port}/  (staff: /accounts/login/; Ctrl-C stops)"
+    )
+    waitress_serve(application, host=host, port=port, threads=threads, ident="trialdesk")
+
+
+@click.command()
+@click.option("--username", default=ADMIN_USERNAME, show_default=True)
+@click.option("--reset", is_flag=True, help="set a new random password")
+def createadmin(username: str, reset: bool) -> None:
+    """Create an administrator (or reset its password with --reset)."""
+    setup()
+    from django.contrib.auth import get_user_model
+    from django.db import transaction
+
+    from trialdesk.accounts.models import Membership, Role
+    from trialdesk.audit.actions import record
+
+    User = get_user_model()
+    password = secrets.token_urlsafe(12)
+    with transaction.atomic(durable=True):
+        user = User.objects.filter(username=username).first()
+        if user and not reset:
+            raise click.ClickException(f"user '{username}' exists; use --reset for a new password")
+        if user is None:
+            user = User.objects.create_superuser(username, "", password)
+            Membership.objects.get_or_create(user=user, role=Role.ADMIN, site=None)
+            record(
+                "create",
+                obj=user,
+                new={"username": username, "role": "admin"},
+                reason="createadmin",
+            )
+        else:
+            user.set_password(password)
+            user.save(update_fields=["password"])
+            record("change", obj=user, new={"password": "reset"}, reason="createadmin --reset")
+    click.echo(f"user '{username}' password '{password}'")
+
+
+@click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def manage(args: tuple[str, ...]) -> None:
+    """Run a Django management command (e.g. `trialdesk manage check --deploy`)."""
+    setup()
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line([sys.argv[0], *args])

@@ -1,0 +1,47 @@
+"""Participants: pseudonymous clinical identity only.
+
+`study_id` (site-prefixed, e.g. 01-007) is used everywhere. Identifying data (name, phone,
+address, medical record number) never lives in this table: it belongs to the separate,
+encrypted identity store.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from trialdesk.accounts.models import Site
+
+
+class Participant(models.Model):
+    class Status(models.TextChoices):
+        SCREENING = "screening", _("Screening")
+        SCREEN_FAILED = "screen_failed", _("Screen failure")
+        ENROLLED = "enrolled", _("Enrolled")
+        COMPLETED = "completed", _("Completed")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+        LOST = "lost", _("Lost to follow-up")
+
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="participants")
+    number = models.PositiveIntegerField(help_text="sequence within the site")
+    study_id = models.CharField(max_length=32, unique=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.SCREENING)
+    anchor_date = models.DateField(null=True, blank=True, help_text="day 0 (dosing)")
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["site__code", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["site", "number"], name="uniq_participant_number"),
+        ]
+
+    def __str__(self) -> str:
+        return self.study_id
+
+    @staticmethod
+    def format_study_id(site_code: str, number: int) -> str:
+        return f"{site_code}-{number:03d}"

@@ -1,0 +1,11 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from trialdesk.studies import views as study_views
+
+urlpatterns = [
+    path("", study_views.public_home, name="public-home"),
+    path("accounts/", include("trialdesk.accounts.urls")),
+    path("", include("trialdesk.studies.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,57 @@
+"""Loading a protocol: validate, store the text and hash, sync the sites, audit."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from django.db import transaction
+
+from trialdesk.accounts.models import Site
+from trialdesk.audit.actions import record
+from trialdesk.core.protocol import load_protocol_text
+from trialdesk.studies.models import ProtocolVersion
+
+
+def do_load_protocol(
+    path: Path, *, acting_user=None, reason: str = ""
+) -> tuple[ProtocolVersion, bool]:
+    """Load `path` (validated first; nothing is written if it is invalid).
+
+    Returns (row, created). Loading the same text again changes nothing.
+    """
+    text = Path(path).read_text(encoding="utf-8")
+    protocol = load_protocol_text(text, source=str(path))  # raises ProtocolError, nothing written
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    study_id = protocol.study.id
+    with transaction.atomic(durable=True):
+        existing = ProtocolVersion.objects.filter(study_id=study_id, sha256=digest).first()
+        if existing and existing.active:
+            return existing, False
+        ProtocolVersion.objects.filter(study_id=study_id, active=True).update(active=False)
+        if existing:
+            ProtocolVersion.objects.filter(pk=existing.pk).update(active=True)
+            row, created = existing, False
+        else:
+            row = ProtocolVersion.objects.create(
+                study_id=study_id,
+                version=str(protocol.study.version),
+                sha256=digest,
+                source_path=str(path),
+                yaml_text=text,
+                loaded_by=acting_user,
+            )
+            created = True
+        for spec in protocol.sites:
+            Site.objects.update_or_create(
+                code=spec.code,
+                defaults={"name": spec.name, "city": getattr(spec, "city", "") or ""},
+            )
+        record(
+            "load",
+            actor=acting_user,
+            obj=row,
+            new={"study_id": study_id, "version": row.version, "sha256": digest},
+            reason=reason or "protocol loaded",
+        )
+    return row, created
