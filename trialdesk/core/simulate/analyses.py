@@ -21,16 +21,24 @@ __all__ = ["ANALYSES", "LookStatistics"]
 
 @dataclass(frozen=True)
 class LookStatistics:
+    """Per-look arrays shaped (looks, replicates), so that each look is contiguous.
+
+    The test statistic is ``statistic * z_per_unit[k]`` at look k when ``z_per_unit`` is given
+    (the z path keeps one array for estimate and statistic), else ``statistic`` itself. ``df``
+    is None for a z statistic, else the t degrees of freedom per replicate and look.
+    """
+
     statistic: np.ndarray
     df: np.ndarray | None
     estimate: np.ndarray
+    z_per_unit: np.ndarray | None = None
 
 
 def _observed(rng: np.random.Generator, m: np.ndarray, dropout: float, r: int) -> np.ndarray:
-    """Participants per stage with an endpoint value, shape (r, looks)."""
+    """Participants per stage with an endpoint value, shape (looks, r)."""
     if dropout == 0:
-        return np.broadcast_to(m, (r, m.size))
-    return rng.binomial(m, 1.0 - dropout, size=(r, m.size))
+        return np.broadcast_to(m[:, None], (m.size, r))
+    return rng.binomial(m[:, None], 1.0 - dropout, size=(m.size, r))
 
 
 def z_analysis(
@@ -38,19 +46,23 @@ def z_analysis(
 ) -> LookStatistics:
     """Known-σ z-test on the difference in means (σ = 1 on the SD scale)."""
     delta = scenario.effect
+    big_m = np.cumsum(stage_n).astype(float)
     if scenario.dropout == 0:
-        # One normal per stage: the stage sum of differences, N(δ m, 2 m).
-        d = rng.standard_normal((r, stage_n.size))
-        d *= np.sqrt(2.0 * stage_n)
-        d += delta * stage_n
-        s = np.cumsum(d, axis=1)
-        big_m = np.cumsum(stage_n)
-        est = s / big_m
-        return LookStatistics(est * np.sqrt(big_m / 2.0), None, est)
-    o_t = np.cumsum(_observed(rng, stage_n, scenario.dropout, r), axis=1)
-    o_c = np.cumsum(_observed(rng, stage_n, scenario.dropout, r), axis=1)
-    s_t = np.cumsum(_stage_sums(rng, np.diff(o_t, prepend=0), delta), axis=1)
-    s_c = np.cumsum(_stage_sums(rng, np.diff(o_c, prepend=0), 0.0), axis=1)
+        # One normal per stage: the stage sum of differences, N(δ m, 2 m); cumulated in place
+        # and divided by the cumulative n it is the estimate, and z = estimate · √(M/2).
+        d = rng.standard_normal((stage_n.size, r))
+        for k, m in enumerate(stage_n):
+            d[k] *= np.sqrt(2.0 * m)
+            d[k] += delta * m
+            if k:
+                d[k] += d[k - 1]
+        for k in range(stage_n.size - 1, -1, -1):
+            d[k] /= big_m[k]
+        return LookStatistics(d, None, d, np.sqrt(big_m / 2.0))
+    o_t = np.cumsum(_observed(rng, stage_n, scenario.dropout, r), axis=0)
+    o_c = np.cumsum(_observed(rng, stage_n, scenario.dropout, r), axis=0)
+    s_t = np.cumsum(_stage_sums(rng, np.diff(o_t, axis=0, prepend=0), delta), axis=0)
+    s_c = np.cumsum(_stage_sums(rng, np.diff(o_c, axis=0, prepend=0), 0.0), axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
         est = s_t / o_t - s_c / o_c
         z = est / np.sqrt(1.0 / o_t + 1.0 / o_c)
@@ -68,29 +80,28 @@ def _arm_stages(
     rng: np.random.Generator, o: np.ndarray, mu: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Cumulative (n, mean, within sum of squares) per look for one arm, drawn exactly."""
-    r, k = o.shape
+    k, r = o.shape
     of = o.astype(float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        means = mu + rng.standard_normal((r, k)) / np.sqrt(of)
+        means = mu + rng.standard_normal((k, r)) / np.sqrt(of)
     means[o == 0] = 0.0
-    ss = 2.0 * rng.standard_gamma(np.maximum(of - 1.0, 0.0) / 2.0, size=(r, k))
-    n_cum = np.cumsum(of, axis=1)
-    mean_cum = np.empty_like(means)
-    ss_cum = np.empty_like(ss)
-    n_a, mean_a, ss_a = of[:, 0], means[:, 0], ss[:, 0]
-    mean_cum[:, 0], ss_cum[:, 0] = mean_a, ss_a
+    ss = 2.0 * rng.standard_gamma(np.maximum(of - 1.0, 0.0) / 2.0, size=(k, r))
+    n_cum = np.cumsum(of, axis=0)
+    n_a, mean_a, ss_a = of[0], means[0], ss[0]
     for j in range(1, k):
-        n_b, mean_b = of[:, j], means[:, j]
+        n_b, mean_b = of[j], means[j]
         n = n_a + n_b
         diff = mean_b - mean_a
         with np.errstate(divide="ignore", invalid="ignore"):
             w = np.where(n > 0, n_b / n, 0.0)
-            cross = np.where(n > 0, diff * diff * n_a * w, 0.0)
+        cross = diff * diff
+        cross *= n_a
+        cross *= w
         mean_a = mean_a + diff * w
-        ss_a = ss_a + ss[:, j] + cross
+        ss_a = ss_a + ss[j] + cross
         n_a = n
-        mean_cum[:, j], ss_cum[:, j] = mean_a, ss_a
-    return n_cum, mean_cum, ss_cum
+        means[j], ss[j] = mean_a, ss_a
+    return n_cum, means, ss
 
 
 def t_analysis(
@@ -120,8 +131,22 @@ def ancova_analysis(
     with probability logistic(logit(dropout) + β x), so missingness may depend on the baseline
     (MAR), under which complete-case ANCOVA stays unbiased and the t-test does not.
     """
-    arm_stats = [_arm_sums(rng, stage_n, scenario, mu, r) for mu in (scenario.effect, 0.0)]
-    (nt, xt, yt, xxt, xyt, yyt), (nc, xc, yc, xxc, xyc, yyc) = arm_stats
+    treated = _arm_sums(rng, stage_n, scenario, scenario.effect, r)
+    control = _arm_sums(rng, stage_n, scenario, 0.0, r)
+    t, df, est = ancova_from_sums(treated, control)
+    return LookStatistics(t, df, est)
+
+
+def ancova_from_sums(
+    treated: tuple[np.ndarray, ...], control: tuple[np.ndarray, ...]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """t statistic, df and treatment estimate of y ~ arm + x from per-arm sums.
+
+    Each argument is (n, Σx, Σy, Σx², Σxy, Σy²); the common slope is the pooled within-arm
+    regression, as in ordinary least squares with an arm indicator and the covariate.
+    """
+    nt, xt, yt, xxt, xyt, yyt = treated
+    nc, xc, yc, xxc, xyc, yyc = control
     with np.errstate(divide="ignore", invalid="ignore"):
         mxt, myt, mxc, myc = xt / nt, yt / nt, xc / nc, yc / nc
         cxx = (xxt - xt * mxt) + (xxc - xc * mxc)
@@ -136,7 +161,7 @@ def ancova_analysis(
     bad = (nt < 1) | (nc < 1) | (df <= 0) | ~np.isfinite(t)
     t[bad] = 0.0
     est[bad] = 0.0
-    return LookStatistics(t, np.maximum(df, 0).astype(np.int64), est)
+    return t, np.maximum(df, 0).astype(np.int64), est
 
 
 def _arm_sums(
@@ -164,7 +189,7 @@ def _arm_sums(
         obs = np.ones((r, n_arm))
     starts = np.concatenate(([0], np.cumsum(stage_n)[:-1])).astype(np.intp)
     parts = (obs, x, y, x * x, x * y, y * y)
-    return tuple(np.cumsum(np.add.reduceat(a, starts, axis=1), axis=1) for a in parts)
+    return tuple(np.cumsum(np.add.reduceat(a, starts, axis=1), axis=1).T.copy() for a in parts)
 
 
 AnalysisFn = Callable[[np.random.Generator, np.ndarray, Scenario, int], LookStatistics]

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-__all__ = ["SafetyRule", "SimulationBoundary", "boundary_from_design"]
+__all__ = ["SafetyRule", "SimulationBoundary", "boundary_from_design", "count_rule"]
 
 
 @dataclass(frozen=True)
@@ -131,12 +131,16 @@ def boundary_from_design(
     )
 
 
+SAFETY_ARMS = ("treatment", "control", "either", "pooled")
+
+
 @dataclass(frozen=True)
 class SafetyRule:
     """Stop for safety when the SAE count in ``arm`` reaches ``stop_counts[j]`` at checkpoint j.
 
     ``checkpoints`` are participant counts *in the monitored arm* at which the rule is looked
-    at (cumulative, increasing). ``arm`` is "treatment", "control" or "either".
+    at (cumulative, increasing). ``arm`` is "treatment", "control", "either" (each arm on its
+    own) or "pooled" (both arms together; checkpoints then count participants of both arms).
     """
 
     checkpoints: tuple[int, ...]
@@ -149,8 +153,8 @@ class SafetyRule:
             raise ValueError("checkpoints and stop_counts must be non-empty and of equal length")
         if np.any(np.diff(self.checkpoints) <= 0) or self.checkpoints[0] < 1:
             raise ValueError(f"checkpoints = {self.checkpoints}: must increase from >= 1")
-        if self.arm not in ("treatment", "control", "either"):
-            raise ValueError(f"arm = {self.arm!r}: allowed are treatment, control, either")
+        if self.arm not in SAFETY_ARMS:
+            raise ValueError(f"arm = {self.arm!r}: allowed are {', '.join(SAFETY_ARMS)}")
 
     @classmethod
     def beta_binomial(
@@ -163,9 +167,13 @@ class SafetyRule:
         prior_a: float = 1.0,
         prior_b: float = 1.0,
         arm: str = "treatment",
+        min_n: int = 1,
     ) -> SafetyRule:
-        """Stop when P(rate > threshold_rate | x of n) > posterior_probability (Beta prior)."""
-        checkpoints = tuple(range(every, n_max_per_arm + 1, every))
+        """Stop when P(rate > threshold_rate | x of n) > posterior_probability (Beta prior).
+
+        Looked at after every ``every`` participants of the monitored arm, from ``min_n`` on.
+        """
+        checkpoints = tuple(c for c in range(every, n_max_per_arm + 1, every) if c >= min_n)
         if not checkpoints or checkpoints[-1] != n_max_per_arm:
             checkpoints = (*checkpoints, n_max_per_arm)
         counts = tuple(
@@ -188,3 +196,24 @@ def _min_count(n: int, p0: float, gamma: float, a: float, b: float) -> int:
     post = stats.beta.sf(p0, a + x, b + n - x)
     hit = np.nonzero(post > gamma)[0]
     return int(hit[0]) if hit.size else n + 1
+
+
+def count_rule(
+    *, steps: list[tuple[int, int]], n_max: int, min_n: int = 1, arm: str = "treatment"
+) -> SafetyRule:
+    """Continuous monitoring from step boundaries: up to ``n`` treated, stop at ``events``.
+
+    ``steps`` is a list of (n_max_of_step, events) in increasing n; the rule is looked at after
+    every participant from ``min_n`` to ``n_max``.
+    """
+    cps, need = [], []
+    for n in range(max(1, min_n), n_max + 1):
+        step = next((ev for top, ev in steps if n <= top), steps[-1][1])
+        cps.append(n)
+        need.append(step)
+    return SafetyRule(
+        checkpoints=tuple(cps),
+        stop_counts=tuple(need),
+        arm=arm,
+        description="count boundary " + ", ".join(f"n<={t}: >={e}" for t, e in steps),
+    )

@@ -108,43 +108,87 @@ def simulate_replicates(
     n = np.asarray(boundary.n_per_look, dtype=np.int64)
     stage_n = np.diff(n, prepend=0) // 2
     looks = ANALYSES[analysis](rng, stage_n, scenario, replicates)
-    eff, fut = _crossings(looks, boundary)
-    stop = eff | fut
-    stop[:, -1] = True
-    look = np.argmax(stop, axis=1)
-    rows = np.arange(replicates)
-    rejected = eff[rows, look]
-    futile = fut[rows, look] & ~rejected
-    n_stop = n[look].copy()
-    interim = look < boundary.looks - 1
+    d = _decide(looks, boundary)
+    n_stop = n[d.look]
     overrun = scenario.overrun()
     if overrun:
+        interim = d.look < boundary.looks - 1
         n_stop[interim] = np.minimum(n_stop[interim] + overrun, boundary.n_max)
-    safety_look, n_safety = _safety(rng, boundary, scenario, safety_rule, replicates)
-    by_safety = n_safety <= n[look]
-    by_safety &= n_safety < boundary.n_max
-    n_stop[by_safety] = n_safety[by_safety]
-    return _tally(
-        boundary, scenario, looks, look, rejected, futile, by_safety, safety_look, n_stop, eff
-    )
+    ok = None
+    safety_look = None
+    if safety_rule is not None:
+        safety_look, n_safety = _safety(rng, boundary, scenario, safety_rule, replicates)
+        by_safety = n_safety <= n[d.look]
+        by_safety &= n_safety < boundary.n_max
+        n_stop[by_safety] = n_safety[by_safety]
+        ok = ~by_safety
+    return _tally(boundary, scenario, d, n_stop, ok, safety_look)
 
 
-def _crossings(looks: LookStatistics, b: SimulationBoundary) -> tuple[np.ndarray, np.ndarray]:
+@dataclass
+class _Decisions:
+    look: np.ndarray  # index of the look at which the trial stopped (or the final look)
+    rejected: np.ndarray
+    futile: np.ndarray
+    estimate: np.ndarray  # naive estimate at that look
+    rejected_ignoring_futility: np.ndarray
+
+
+def _decide(looks: LookStatistics, b: SimulationBoundary) -> _Decisions:
+    k_max = b.looks
+    r = looks.statistic.shape[1]
+    crit, fcrit = _thresholds(looks, b)
+    alive = np.ones(r, dtype=bool)
+    rejected = np.zeros(r, dtype=bool)
+    futile = np.zeros(r, dtype=bool)
+    any_eff = np.zeros(r, dtype=bool)
+    look = np.full(r, k_max - 1, dtype=np.int64)
+    est = looks.estimate[k_max - 1].copy()
+    for k in range(k_max):
+        stat = looks.statistic[k]
+        if b.sided == 2:
+            stat = np.abs(stat)
+        eff = stat >= crit[k]
+        any_eff |= eff
+        eff &= alive
+        stopped = eff
+        rejected |= eff
+        if fcrit[k] is not None:
+            fut = stat < fcrit[k]
+            fut &= alive
+            fut &= ~eff
+            futile |= fut
+            stopped = eff | fut
+        if k < k_max - 1:
+            np.copyto(est, looks.estimate[k], where=stopped)
+            np.copyto(look, k, where=stopped)
+        alive &= ~stopped
+    return _Decisions(look, rejected, futile, est, any_eff)
+
+
+def _thresholds(looks: LookStatistics, b: SimulationBoundary) -> tuple[list, list]:
+    """Per look, the efficacy and futility thresholds on the scale of ``looks.statistic``.
+
+    Futility entries are None where no futility stop applies.
+    """
     crit, fcrit = b.efficacy_z(), b.futility_z()
-    stat = np.abs(looks.statistic) if b.sided == 2 else looks.statistic
+    k_max = b.looks
     if looks.df is None:
-        return stat >= crit, stat < fcrit
-    n_max = int(looks.df.max()) + 1
-    df = np.arange(n_max, dtype=float)
+        scale = looks.z_per_unit if looks.z_per_unit is not None else np.ones(k_max)
+        c = [crit[k] / scale[k] for k in range(k_max)]
+        f = [fcrit[k] / scale[k] if np.isfinite(fcrit[k]) else None for k in range(k_max)]
+        return c, f
+    df_max = int(looks.df.max()) + 1
+    df = np.arange(df_max, dtype=float)
     # Nominal levels carried over to the t distribution with the replicate's own df.
     with np.errstate(invalid="ignore", divide="ignore"):
         tc = special.stdtrit(df[:, None], special.ndtr(crit)[None, :])
         tf = special.stdtrit(df[:, None], special.ndtr(fcrit)[None, :])
     tc[0, :] = np.inf
     tf[0, :] = -np.inf
-    tf[:, ~np.isfinite(fcrit)] = -np.inf
-    cols = np.arange(b.looks)
-    return stat >= tc[looks.df, cols], stat < tf[looks.df, cols]
+    c = [tc[looks.df[k], k] for k in range(k_max)]
+    f = [tf[looks.df[k], k] if np.isfinite(fcrit[k]) else None for k in range(k_max)]
+    return c, f
 
 
 def _safety(
@@ -158,54 +202,68 @@ def _safety(
     never = np.full(r, b.n_max + 1, dtype=np.int64)
     if rule is None:
         return np.full(r, b.looks, dtype=np.int64), never
-    cps = np.asarray([c for c in rule.checkpoints if 2 * c <= b.n_max], dtype=np.int64)
+    per_arm = 1 if rule.arm == "pooled" else 2  # checkpoints count one arm, or both
+    cps = np.asarray([c for c in rule.checkpoints if per_arm * c <= b.n_max], dtype=np.int64)
     if cps.size == 0:
         return np.full(r, b.looks, dtype=np.int64), never
     need = np.asarray(rule.stop_counts[: cps.size], dtype=np.int64)
-    arms = {"treatment": (1,), "control": (0,), "either": (0, 1)}[rule.arm]
     cross = np.zeros((r, cps.size), dtype=bool)
-    for arm in arms:
-        p = scenario.sae_rate[arm]
-        if p <= 0:
-            continue
-        events = np.cumsum(rng.binomial(np.diff(cps, prepend=0), p, size=(r, cps.size)), axis=1)
-        cross |= events >= need
+    if rule.arm == "pooled":
+        pooled = np.zeros((r, cps.size), dtype=np.int64)
+        for arm, n_arm in ((1, (cps + 1) // 2), (0, cps // 2)):
+            pooled += _events(rng, n_arm, scenario.sae_rate[arm], r)
+        cross = pooled >= need
+    else:
+        arms = {"treatment": (1,), "control": (0,), "either": (0, 1)}[rule.arm]
+        for arm in arms:
+            cross |= _events(rng, cps, scenario.sae_rate[arm], r) >= need
     hit = cross.any(axis=1)
     first = np.argmax(cross, axis=1)
-    n_s = np.where(hit, 2 * cps[first], never)
+    n_s = np.where(hit, per_arm * cps[first], never)
     look = np.searchsorted(np.asarray(b.n_per_look), n_s, side="left")
     return np.minimum(look, b.looks - 1), n_s
+
+
+def _events(rng: np.random.Generator, n: np.ndarray, p: float, r: int) -> np.ndarray:
+    """Cumulative event counts at participant counts ``n`` (increasing), shape (r, n.size)."""
+    if p <= 0:
+        return np.zeros((r, n.size), dtype=np.int64)
+    return np.cumsum(rng.binomial(np.diff(n, prepend=0), p, size=(r, n.size)), axis=1)
 
 
 def _tally(
     b: SimulationBoundary,
     scenario: Scenario,
-    looks: LookStatistics,
-    look: np.ndarray,
-    rejected: np.ndarray,
-    futile: np.ndarray,
-    by_safety: np.ndarray,
-    safety_look: np.ndarray,
+    d: _Decisions,
     n_stop: np.ndarray,
-    eff: np.ndarray,
+    ok: np.ndarray | None,
+    safety_look: np.ndarray | None,
 ) -> Tally:
+    """Counts and sums; ``ok`` marks replicates not stopped for safety (None: all)."""
     k = b.looks
-    ok = ~by_safety
-    t = Tally(looks=k, replicates=int(look.size))
-    t.stops[0] = np.bincount(look[rejected & ok], minlength=k)
-    t.stops[1] = np.bincount(look[futile & ok], minlength=k)
-    t.stops[2] = np.bincount(safety_look[by_safety], minlength=k)
-    t.stops[3] = np.bincount(look[~rejected & ~futile & ok], minlength=k)
-    # Ignoring futility but honouring safety: the non-binding type I error / power.
-    eff_any = eff.any(axis=1)
-    t.reject_ignoring_futility = int(np.count_nonzero(eff_any & ok))
+    t = Tally(looks=k, replicates=int(d.look.size))
+    completed = ~(d.rejected | d.futile)
+    if ok is None:
+        t.stops[0] = np.bincount(d.look[d.rejected], minlength=k)
+        t.stops[1] = np.bincount(d.look[d.futile], minlength=k)
+        t.stops[3] = np.bincount(d.look[completed], minlength=k)
+        err = d.estimate - scenario.effect
+        rej = d.rejected
+        t.reject_ignoring_futility = int(np.count_nonzero(d.rejected_ignoring_futility))
+    else:
+        t.stops[0] = np.bincount(d.look[d.rejected & ok], minlength=k)
+        t.stops[1] = np.bincount(d.look[d.futile & ok], minlength=k)
+        t.stops[2] = np.bincount(safety_look[~ok], minlength=k)
+        t.stops[3] = np.bincount(d.look[completed & ok], minlength=k)
+        err = d.estimate[ok] - scenario.effect
+        rej = d.rejected[ok]
+        t.reject_ignoring_futility = int(np.count_nonzero(d.rejected_ignoring_futility & ok))
     t.sum_n = int(n_stop.sum())
-    t.sum_n2 = int((n_stop * n_stop).sum())
-    err = looks.estimate[np.arange(look.size), look][ok] - scenario.effect
+    t.sum_n2 = int(np.dot(n_stop, n_stop))
     t.analysed = int(err.size)
     t.sum_err = float(err.sum())
-    t.sum_err2 = float(err @ err)
-    err_r = err[rejected[ok]]
+    t.sum_err2 = float(np.dot(err, err))
+    err_r = err[rej]
     t.sum_err_reject = float(err_r.sum())
-    t.sum_err2_reject = float(err_r @ err_r)
+    t.sum_err2_reject = float(np.dot(err_r, err_r))
     return t

@@ -171,7 +171,10 @@ def run_tasks(
     if executor == "thread":
         pool: futures.Executor = futures.ThreadPoolExecutor(max_workers=n)
     elif executor == "process":
+        # forkserver: safe with threads in the parent (rich, dask); the preload makes the
+        # server import numpy/scipy once, so workers start in milliseconds.
         ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["trialdesk.core.simulate.runner"])
         pool = futures.ProcessPoolExecutor(max_workers=n, mp_context=ctx)
     else:
         raise ValueError(f"executor = {executor!r}: allowed are process, thread")
@@ -201,10 +204,32 @@ def _run_windowed(tasks, submit, wait, n, progress, weight) -> list[Any]:  # typ
 
 
 def _run_dask(tasks, fn, scheduler, progress, weight) -> list[Any]:  # type: ignore[no-untyped-def]
-    from distributed import Client, wait
+    from distributed import Client, as_completed
 
+    results: list[Any] = [None] * len(tasks)
     with Client(scheduler, set_as_default=False) as client:
-        n = max(1, sum(client.nthreads().values()))
-        return _run_windowed(
-            tasks, lambda t: client.submit(fn, t, pure=False), wait, n, progress, weight
-        )
+        window = 2 * max(1, sum(client.nthreads().values()))
+        index: dict[str, int] = {}
+        it = iter(enumerate(tasks))
+
+        def submit_next() -> Any:
+            nxt = next(it, None)
+            if nxt is None:
+                return None
+            fut = client.submit(fn, nxt[1], pure=False)
+            index[fut.key] = nxt[0]
+            return fut
+
+        first = [f for f in (submit_next() for _ in range(window)) if f is not None]
+        # Our own client's loop: never look for a global default client.
+        queue = as_completed(first, loop=client.loop)
+        for fut in queue:
+            i = index.pop(fut.key)
+            results[i] = fut.result()
+            fut.release()
+            if progress:
+                progress(weight(tasks[i]))
+            nxt = submit_next()
+            if nxt is not None:
+                queue.add(nxt)
+    return results
