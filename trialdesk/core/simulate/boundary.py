@@ -102,10 +102,11 @@ def boundary_from_design(
 ) -> SimulationBoundary:
     """Adapt a group-sequential design/boundary object (duck-typed) to a SimulationBoundary.
 
-    Reads efficacy bounds from ``critical_values`` / ``efficacy_z`` / ``upper`` / ``z``, futility
-    from ``futility_bounds`` / ``futility_z`` / ``lower``, information fractions from
-    ``information_fractions`` / ``information_rates`` / ``t``, and the cumulative totals from
-    ``n_per_look`` / ``cumulative_n`` if present, else from ``n_max`` and the fractions.
+    Made for :class:`trialdesk.core.sequential.GroupSequentialDesign` (``critical_values``,
+    ``futility_bounds`` for looks 1..K-1, ``information_fraction``, ``sided``), and reads
+    the usual alternative names too (``efficacy_z``, ``information_rates``, ``n_per_look``…).
+    Cumulative totals come from ``n_per_look`` if present, else from ``n_max`` and the
+    fractions, rounded to even numbers (1:1).
     """
     crit = _first(design, ("critical_values", "efficacy_z", "efficacy", "upper", "z"))
     if crit is None:
@@ -113,10 +114,14 @@ def boundary_from_design(
     crit = tuple(float(c) for c in np.asarray(crit, dtype=float))
     fut = _first(design, ("futility_bounds", "futility_z", "futility", "lower"))
     if fut is not None:
-        fut = tuple(None if (f is None or not math.isfinite(float(f))) else float(f) for f in fut)
+        fut = [None if (f is None or not math.isfinite(float(f))) else float(f) for f in fut]
+        # Designs list futility bounds for looks 1..K-1 only; the final look never has one.
+        fut = tuple(fut + [None] * (len(crit) - len(fut)))
     n = _first(design, ("n_per_look", "cumulative_n"))
     if n is None:
-        frac = _first(design, ("information_fractions", "information_rates", "t"))
+        frac = _first(
+            design, ("information_fractions", "information_fraction", "information_rates", "t")
+        )
         total = n_max if n_max is not None else _first(design, ("n_max", "n_total"))
         if frac is None or total is None:
             raise TypeError("need cumulative n per look, or information fractions and n_max")
