@@ -45,3 +45,20 @@ class Participant(models.Model):
     @staticmethod
     def format_study_id(site_code: str, number: int) -> str:
         return f"{site_code}-{number:03d}"
+
+
+class Identity(models.Model):
+    """Identifying data of one participant, encrypted at rest (Fernet, key from the environment).
+
+    Kept out of every clinical table, export and audit value: the audit trail records only that
+    the identity was written or changed, never what it says. Read and written through `pii.py`.
+    """
+
+    participant = models.OneToOneField(
+        Participant, on_delete=models.PROTECT, related_name="identity"
+    )
+    ciphertext = models.BinaryField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"identity of {self.participant_id}"

@@ -85,6 +85,8 @@ INSTALLED_APPS = [
     "trialdesk.audit",
     "trialdesk.studies",
     "trialdesk.participants",
+    "trialdesk.visits",
+    "trialdesk.crfs",
 ]
 
 MIDDLEWARE = [

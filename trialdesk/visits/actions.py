@@ -1,0 +1,111 @@
+"""Every write to visits: the actual date, missed visits, unscheduled visits."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.db.models import Max
+
+from trialdesk.audit.actions import record
+from trialdesk.participants.actions import role_at
+from trialdesk.visits.models import Visit
+from trialdesk.visits.services import protocol_visits
+
+
+class VisitError(ValueError):
+    """A visit write was refused; the message says why."""
+
+
+def _audit(action, visit, acting_user, old, new, reason) -> None:
+    record(
+        action,
+        actor=acting_user,
+        role=role_at(acting_user, visit.participant.site),
+        site=visit.participant.site,
+        obj=visit,
+        participant=visit.participant.study_id,
+        old=old,
+        new=new,
+        reason=reason,
+    )
+
+
+def do_record_visit_date(
+    visit: Visit, actual_date: dt.date, acting_user, *, reason: str = ""
+) -> Visit:
+    """Record when the visit took place. Changing a recorded date needs a reason."""
+    if actual_date > dt.date.today():
+        raise VisitError(f"visit date {actual_date:%Y-%m-%d} is in the future")
+    with transaction.atomic(durable=True):
+        visit = (
+            Visit.objects.select_for_update().select_related("participant__site").get(pk=visit.pk)
+        )
+        if visit.actual_date and visit.actual_date != actual_date and not reason.strip():
+            raise VisitError("the visit date was already recorded: give a reason for the change")
+        old = {"actual_date": visit.actual_date, "missed": visit.missed}
+        visit.actual_date, visit.missed, visit.missed_reason = actual_date, False, ""
+        visit.save(update_fields=["actual_date", "missed", "missed_reason"])
+        _audit(
+            "change",
+            visit,
+            acting_user,
+            old,
+            {"actual_date": actual_date, "missed": False},
+            reason or "visit date recorded",
+        )
+    return visit
+
+
+def do_mark_visit_missed(visit: Visit, acting_user, *, reason: str) -> Visit:
+    if not reason.strip():
+        raise VisitError("say why the visit was missed")
+    with transaction.atomic(durable=True):
+        visit = (
+            Visit.objects.select_for_update().select_related("participant__site").get(pk=visit.pk)
+        )
+        if visit.actual_date:
+            raise VisitError("the visit has a date: it took place, it cannot be marked missed")
+        visit.missed, visit.missed_reason = True, reason
+        visit.save(update_fields=["missed", "missed_reason"])
+        _audit("status", visit, acting_user, {"missed": False}, {"missed": True}, reason)
+    return visit
+
+
+def do_add_unscheduled_visit(
+    participant, acting_user, *, code: str | None = None, actual_date=None, reason: str = ""
+) -> Visit:
+    """Add an unscheduled visit (the protocol's unscheduled visit type, numbered per participant)."""
+    specs = [v for v in protocol_visits() if not v.scheduled or v.day is None]
+    if code:
+        specs = [v for v in specs if v.code == code]
+    if not specs:
+        raise VisitError(
+            "the protocol defines no unscheduled visit" + (f" {code!r}" if code else "")
+        )
+    spec = specs[0]
+    with transaction.atomic(durable=True):
+        last = (
+            Visit.objects.filter(participant=participant, code=spec.code).aggregate(
+                m=Max("repeat")
+            )["m"]
+            or 0
+        )
+        visit = Visit.objects.create(
+            participant=participant,
+            code=spec.code,
+            repeat=last + 1,
+            sequence=10_000,
+            unscheduled=True,
+            actual_date=actual_date,
+            created_by=acting_user,
+        )
+        _audit(
+            "create",
+            visit,
+            acting_user,
+            None,
+            {"visit": spec.code, "repeat": visit.repeat, "actual_date": actual_date},
+            reason or "unscheduled visit",
+        )
+    return visit
