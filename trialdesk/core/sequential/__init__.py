@@ -6,10 +6,22 @@ from trialdesk.core.sequential.design import (
     crossing_probabilities,
     group_sequential_design,
 )
+from trialdesk.core.sequential.interim import (
+    InterimResult,
+    conditional_power,
+    interim_analysis,
+    repeated_confidence_interval,
+    stagewise_adjusted_p_value,
+)
 
 __all__ = [
     "CrossingProbabilities",
     "GroupSequentialDesign",
     "crossing_probabilities",
     "group_sequential_design",
+    "InterimResult",
+    "conditional_power",
+    "interim_analysis",
+    "repeated_confidence_interval",
+    "stagewise_adjusted_p_value",
 ]

@@ -162,6 +162,19 @@ class GroupSequentialDesign:
         """
         return self._lower
 
+    @property
+    def inference_lower_bounds(self) -> tuple[float, ...]:
+        """Lower bounds that count for inference (p-values, conditional power).
+
+        -c_k for two-sided designs, binding futility bounds, otherwise -inf (non-binding
+        futility bounds may be overruled, so the type I error is controlled without them).
+        """
+        if self.sided == 2:
+            return self._lower
+        if self.binding and self.futility_bounds is not None:
+            return (*self.futility_bounds, -_INF)
+        return (-_INF,) * self.k
+
     def crossing_probabilities(
         self, drift: float, *, with_futility: bool = True
     ) -> CrossingProbabilities:
