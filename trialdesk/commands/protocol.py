@@ -1,0 +1,213 @@
+"""``trialdesk protocol``: check and show protocol files (pure: no Django)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console, Group
+from rich.table import Table
+from rich.text import Text
+
+from trialdesk.core.protocol import Protocol, ProtocolError, load_protocol
+from trialdesk.core.units import UNITS
+
+FILE = click.Path(dir_okay=False, path_type=Path)
+
+
+@click.group()
+def protocol() -> None:
+    """Check and show protocol files."""
+
+
+def _load(file: Path) -> Protocol:
+    try:
+        return load_protocol(file)
+    except FileNotFoundError:
+        click.echo(f"{file}: no such file", err=True)
+    except ProtocolError as exc:
+        click.echo(str(exc), err=True)
+    sys.exit(1)
+
+
+@protocol.command()
+@click.argument("file", type=FILE)
+def check(file: Path) -> None:
+    """Validate FILE; exit 0 with a summary, or 1 listing every located problem."""
+    p = _load(file)
+    click.echo(f"OK {file}: {summary(p)}")
+
+
+def summary(p: Protocol) -> str:
+    """One line: what the protocol contains."""
+    fields = sum(len(f.fields) for f in p.forms.values())
+    checks = sum(len(f.checks) for f in p.forms.values())
+    return (
+        f"{p.study.id} v{p.study.protocol_version}, {len(p.arms)} arms, "
+        f"{len(p.stratification)} strata factors, {len(p.visits)} visits, {len(p.forms)} forms, "
+        f"{fields} fields, {checks} edit checks, {len(p.eligibility)} criteria, "
+        f"{len(p.endpoints)} endpoints, {len(p.safety_rules)} safety rules"
+    )
+
+
+@protocol.command()
+@click.argument("file", type=FILE)
+@click.option("--json", "as_json", is_flag=True, help="Print the whole protocol as JSON.")
+@click.option("--width", type=int, default=None, help="Output width (default: the terminal's).")
+def show(file: Path, as_json: bool, width: int | None) -> None:
+    """Print a readable summary of FILE, with the schedule of activities."""
+    p = _load(file)
+    if as_json:
+        data = p.model_dump(mode="json")
+        data["schedule_of_activities"] = p.schedule_of_activities()
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    console = Console(width=width)
+    for renderable in _sections(p):
+        # Soft wrap for prose (the terminal wraps; text stays searchable), tables lay out.
+        console.print(renderable, soft_wrap=isinstance(renderable, Group))
+        console.print()
+
+
+def _sections(p: Protocol) -> list:
+    return [
+        _study(p),
+        _arms(p),
+        _strata(p),
+        _visits(p),
+        _eligibility(p),
+        _schedule(p),
+        _forms(p),
+        _design(p),
+    ]
+
+
+def _table(title: str, *columns: str) -> Table:
+    table = Table(title=title, title_justify="left", show_lines=False)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    return table
+
+
+def _study(p: Protocol) -> Table:
+    s = p.study
+    table = _table(f"{s.id}: {s.title}", "Item", "Value")
+    rows = [
+        ("Short title", s.short_title),
+        ("Sponsor", s.sponsor),
+        ("Phase", s.phase),
+        ("Protocol version", s.protocol_version),
+        ("Registered", str(s.registration_date)),
+        ("Enrollment", str(s.target_enrollment)),
+        ("Population", f"{s.population.sex}, {s.population.min_age}-{s.population.max_age} years"),
+        ("Masking", s.masking),
+        ("Sites", "; ".join(f"{c} {x.name}, {x.city}" for c, x in p.sites.items())),
+        ("Consent versions", "; ".join(_consent(v) for v in p.consent_versions.values())),
+    ]
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def _consent(version) -> str:
+    return f"{version.code} from {version.valid_from} to {version.valid_to or 'open'}"
+
+
+def _arms(p: Protocol) -> Table:
+    table = _table("Arms", "Code", "Arm", "Type", "Ratio", "Routes", "Description")
+    for arm in p.arms.values():
+        table.add_row(
+            arm.code,
+            arm.name.en,
+            arm.type,
+            str(arm.ratio),
+            ", ".join(arm.routes),
+            arm.description.en,
+        )
+    alloc = p.allocation
+    table.caption = (
+        f"Allocation: {alloc.method}, blocks {list(alloc.block_sizes)}, "
+        f"strata {', '.join(alloc.strata) or 'none'}"
+    )
+    return table
+
+
+def _strata(p: Protocol) -> Table:
+    table = _table("Stratification factors", "Factor", "Source", "Levels")
+    for factor in p.stratification.values():
+        levels = "; ".join(
+            f"{lv.code} = {', '.join(map(str, lv.values))}" for lv in factor.levels.values()
+        )
+        table.add_row(factor.label.en, factor.source, levels)
+    return table
+
+
+def _visits(p: Protocol) -> Table:
+    table = _table("Visits", "Code", "Visit", "Day (window)", "Notes")
+    for visit in p.visits.values():
+        notes = [
+            n for n, on in (("randomization", visit.randomization), ("dosing", visit.dosing)) if on
+        ]
+        table.add_row(visit.code, visit.label.en, visit.window_label(), ", ".join(notes))
+    return table
+
+
+def _eligibility(p: Protocol) -> Table:
+    table = _table("Eligibility", "Code", "Kind", "Criterion", "Expression")
+    for criterion in p.eligibility.values():
+        table.add_row(criterion.code, criterion.kind, criterion.label.en, criterion.expression)
+    return table
+
+
+def _schedule(p: Protocol) -> Table:
+    visits = list(p.visits.values())
+    table = _table("Schedule of activities", "Form", *(v.code for v in visits))
+    for form in p.forms.values():
+        if form.log:
+            continue
+        marks = ["X" if form.code in v.forms else "" for v in visits]
+        table.add_row(form.label.en, *marks)
+    logs = ", ".join(p.forms[c].label.en for c in p.log_forms())
+    table.caption = f"Recorded whenever they occur: {logs}" if logs else None
+    return table
+
+
+def _forms(p: Protocol) -> Group:
+    parts: list = [Text("Forms and assessments", style="italic")]
+    for form in p.forms.values():
+        kind = " (log)" if form.log else (" (repeating)" if form.repeating else "")
+        parts.append(Text(f"{form.code}: {form.label.en}{kind}", style="bold"))
+        items = "; ".join(_field_text(f) for f in form.fields.values())
+        parts.append(Text(f"  {items}"))
+    return Group(*parts)
+
+
+def _field_text(field) -> str:
+    unit = f" ({UNITS[field.unit].label})" if field.unit and field.unit != "1" else ""
+    derived = " (derived)" if field.derived else ""
+    return f"{field.label.en}{unit}{derived}"
+
+
+def _design(p: Protocol) -> Table:
+    ss, im = p.sample_size, p.interim
+    table = _table("Design", "Item", "Value")
+    table.add_row(
+        "Sample size",
+        f"{ss.test}-test, alpha {ss.alpha} ({ss.sides}-sided), power {ss.power}, "
+        f"dropout {ss.dropout:.0%}, {ss.n_per_arm} per arm",
+    )
+    table.add_row(
+        "Interim",
+        f"information {list(im.information_fractions)}, efficacy {im.efficacy_spending}, "
+        f"futility {im.futility_spending or 'none'} "
+        f"({'binding' if im.binding_futility else 'non-binding'}), {im.monitoring_body}",
+    )
+    for endpoint in p.endpoints.values():
+        table.add_row(f"Endpoint ({endpoint.kind})", f"{endpoint.measure}; {endpoint.time_frame}")
+    for analysis in p.analyses.values():
+        table.add_row(f"Analysis {analysis.code}", f"{analysis.method}: {analysis.description}")
+    for rule in p.safety_rules.values():
+        table.add_row("Safety rule", f"{rule.label} -> {rule.action}")
+    return table

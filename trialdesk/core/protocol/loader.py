@@ -1,0 +1,209 @@
+"""Load a protocol from YAML: parse with line numbers, validate, locate every problem."""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any
+
+import pydantic
+from pydantic import BaseModel
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError
+
+from trialdesk.core.protocol.checks import check_protocol
+from trialdesk.core.protocol.errors import Problem, ProtocolError
+from trialdesk.core.protocol.protocol import Protocol
+
+Loc = tuple[str | int, ...]
+
+
+def load_protocol(path: str | Path) -> Protocol:
+    """Load and validate the protocol file at ``path``.
+
+    Raises
+    ------
+    ProtocolError
+        With every problem found, each located by YAML path and line.
+    FileNotFoundError
+        If there is no such file.
+    """
+    path = Path(path)
+    return load_protocol_text(path.read_text(encoding="utf-8"), source=str(path))
+
+
+def load_protocol_text(text: str, *, source: str = "<text>") -> Protocol:
+    """Load and validate a protocol from YAML ``text`` (``source`` names it in messages)."""
+    tree = _parse_yaml(text, source)
+    data = _plain(tree)
+    try:
+        protocol = Protocol.model_validate(data)
+    except pydantic.ValidationError as exc:
+        raise ProtocolError([_pydantic_problem(tree, e) for e in exc.errors()], source) from None
+    problems = [locate(tree, loc, message) for loc, message in check_protocol(protocol)]
+    if problems:
+        raise ProtocolError(problems, source)
+    return protocol
+
+
+def _parse_yaml(text: str, source: str) -> Any:
+    yaml = YAML(typ="rt")
+    yaml.allow_duplicate_keys = False
+    try:
+        tree = yaml.load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        reason = (exc.problem or str(exc)).strip()
+        if "duplicate key" in reason or "found duplicate key" in str(exc):
+            reason = _duplicate_message(exc)
+        raise ProtocolError([Problem("", line, reason)], source) from None
+    if not isinstance(tree, CommentedMap):
+        raise ProtocolError(
+            [Problem("", 1, "the file must be a YAML mapping (key: value)")], source
+        )
+    return tree
+
+
+def _duplicate_message(exc: MarkedYAMLError) -> str:
+    problem = (exc.problem or "").strip()
+    first = exc.context_mark.line + 1 if exc.context_mark else None
+    where = f" (mapping starts on line {first})" if first else ""
+    return f"{problem}{where}: codes and keys must be unique"
+
+
+def _plain(node: Any) -> Any:
+    """ruamel's round-trip tree as plain dicts/lists (keeps dates and scalars)."""
+    if isinstance(node, CommentedMap):
+        return {key: _plain(value) for key, value in node.items()}
+    if isinstance(node, CommentedSeq):
+        return [_plain(value) for value in node]
+    if isinstance(node, str):
+        return str(node)
+    return node
+
+
+# --------------------------------------------------------------------------- locating
+def locate(tree: Any, loc: Loc, message: str) -> Problem:
+    """Map a location inside the data (keys and indexes) to a YAML path and line."""
+    node, line, parts = tree, 1, []
+    for index, seg in enumerate(loc):
+        found = _child(node, seg)
+        if found is None:
+            if index == len(loc) - 1 and isinstance(seg, str):
+                parts.append(seg)  # a missing key: point at its parent
+            continue
+        node, seg_line = found
+        line = seg_line if seg_line is not None else line
+        parts.append(str(seg))
+    return Problem(".".join(parts), line, message)
+
+
+def _child(node: Any, seg: str | int) -> tuple[Any, int | None] | None:
+    if isinstance(node, CommentedMap):
+        key = _map_key(node, seg)
+        if key is None:
+            return None
+        return node[key], node.lc.key(key)[0] + 1
+    if isinstance(node, CommentedSeq) and isinstance(seg, int) and 0 <= seg < len(node):
+        return node[seg], node.lc.item(seg)[0] + 1
+    return None
+
+
+def _map_key(node: CommentedMap, seg: str | int) -> Any:
+    if seg in node:
+        return seg
+    matches = [k for k in node if str(k) == str(seg)]
+    return matches[0] if matches else None
+
+
+# --------------------------------------------------------------------------- pydantic errors
+def _pydantic_problem(tree: Any, error: Mapping[str, Any]) -> Problem:
+    loc = tuple(seg for seg in error["loc"] if seg != "[key]")
+    return locate(tree, loc, _message(error, loc))
+
+
+def _message(error: Mapping[str, Any], loc: Loc) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return _unknown_key_message(loc)
+    if kind == "missing":
+        return f"missing required key {loc[-1]!r}"
+    value = error.get("input")
+    shown = repr(value) if not isinstance(value, Mapping | list) else type(value).__name__
+    return f"{error['msg'].rstrip('.')} (got {shown})"
+
+
+def _unknown_key_message(loc: Loc) -> str:
+    key = str(loc[-1])
+    allowed = _allowed_keys(loc[:-1])
+    if not allowed:
+        return f"unknown key {key!r}"
+    near = difflib.get_close_matches(key, allowed, n=1)
+    hint = f"did you mean {near[0]!r}? " if near else ""
+    return f"unknown key {key!r} ({hint}allowed: {', '.join(allowed)})"
+
+
+def _allowed_keys(loc: Loc) -> list[str]:
+    """Keys the model at ``loc`` accepts (``code`` is implied by the mapping key)."""
+    model = _model_at(Protocol, loc)
+    if model is None:
+        return []
+    return [name for name in model.model_fields if name != "code"]
+
+
+def _model_at(annotation: Any, loc: Loc) -> type[BaseModel] | None:
+    current = annotation
+    for seg in loc:
+        current = _step(current, seg)
+        if current is None:
+            return None
+    current = _strip(current)
+    return current if _is_model(current) else None
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _strip(annotation: Any) -> Any:
+    """Remove ``Annotated[...]`` and ``X | None`` wrappers."""
+    while True:
+        origin = typing.get_origin(annotation)
+        args = typing.get_args(annotation)
+        if origin is Annotated:
+            annotation = args[0]
+        elif origin in (typing.Union, types.UnionType):
+            members = [a for a in args if a is not type(None)]
+            if len(members) != 1:
+                return annotation
+            annotation = members[0]
+        else:
+            return annotation
+
+
+def _step(annotation: Any, seg: str | int) -> Any:
+    current = _strip(annotation)
+    if _is_model(current):
+        field = current.model_fields.get(seg) if isinstance(seg, str) else None
+        return field.annotation if field else None
+    origin = typing.get_origin(current)
+    args = typing.get_args(current)
+    if origin is dict:
+        return args[1]
+    if origin in (tuple, list):
+        return args[0]
+    if origin in (typing.Union, types.UnionType):
+        return next((m for m in args if _tag(m) == seg), None)
+    return None
+
+
+def _tag(model: Any) -> Any:
+    if isinstance(model, type) and issubclass(model, BaseModel) and "type" in model.model_fields:
+        args = typing.get_args(model.model_fields["type"].annotation)
+        return args[0] if args else None
+    return None

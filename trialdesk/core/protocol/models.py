@@ -1,0 +1,456 @@
+"""Frozen pydantic models of a study protocol.
+
+Collections keyed by code in the YAML (``forms``, ``fields``, ``visits``, ``arms`` …) are
+``dict[str, Model]`` here, in file order; each child carries its key as ``code``.
+Structural rules (types, ranges, unknown keys) live here; cross-references and everything
+that needs the whole protocol live in :mod:`trialdesk.core.protocol.checks`.
+"""
+
+from __future__ import annotations
+
+import enum
+import typing
+from collections.abc import Mapping
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
+Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_+\-.]*$", max_length=40)]
+Probability = Annotated[float, Field(gt=0, lt=1)]
+Days = Annotated[int, Field(ge=0)]
+
+
+class Model(BaseModel):
+    """Base: frozen, unknown keys refused, children of keyed mappings get ``code`` = key."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _inject_codes(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        out = dict(data)
+        for name, info in cls.model_fields.items():
+            child = _keyed_child(info.annotation)
+            value = out.get(name)
+            if child is not None and isinstance(value, Mapping):
+                out[name] = {k: _with_code(v, k) for k, v in value.items()}
+        return out
+
+
+class Keyed(Model):
+    """A model that lives under a code key in a YAML mapping."""
+
+    code: str
+
+
+def _keyed_child(annotation: Any) -> type[Keyed] | None:
+    if typing.get_origin(annotation) is not dict:
+        return None
+    value_type = typing.get_args(annotation)[1]
+    if isinstance(value_type, type) and issubclass(value_type, Keyed):
+        return value_type
+    if typing.get_origin(value_type) is Annotated:  # discriminated unions of Keyed models
+        return Keyed
+    return None
+
+
+def _with_code(value: Any, key: Any) -> Any:
+    if isinstance(value, Mapping) and "code" not in value:
+        return {"code": key, **value}
+    return value
+
+
+class Text(Model):
+    """A label in English and Bahasa Indonesia."""
+
+    en: str = Field(min_length=1)
+    id: str = Field(min_length=1)
+
+    def __str__(self) -> str:
+        return self.en
+
+
+# --------------------------------------------------------------------------- study
+class Population(Model):
+    """Who may take part, as listed by the registry."""
+
+    sex: Literal["female", "male", "all"]
+    min_age: int = Field(ge=0, le=120)
+    max_age: int = Field(ge=0, le=120)
+
+
+class Study(Model):
+    """Study identity."""
+
+    id: str = Field(pattern=r"^NCT\d{8}$")
+    title: str
+    short_title: str
+    sponsor: str
+    phase: Literal["1", "1/2", "2", "2/3", "3", "4"]
+    protocol_version: str
+    registration_date: date
+    start_date: date | None = None
+    completion_date: date | None = None
+    conditions: tuple[str, ...] = ()
+    target_enrollment: int = Field(gt=0)
+    masking: Literal["none", "single", "double", "triple", "quadruple"]
+    population: Population
+    registry_url: str | None = None
+
+
+class Site(Keyed):
+    """A study centre."""
+
+    code: str = Field(pattern=r"^\d{2}$")
+    name: str
+    institution: str
+    city: str
+    country: str
+    latitude: float = Field(ge=-90, le=90)
+    longitude: float = Field(ge=-180, le=180)
+    active: bool = True
+
+
+class Route(Keyed):
+    """A route of administration."""
+
+    code: Code
+    label: Text
+
+
+class Arm(Keyed):
+    """A treatment arm."""
+
+    code: Code
+    name: Text
+    description: Text
+    type: Literal["experimental", "placebo_comparator", "active_comparator", "no_intervention"]
+    ratio: int = Field(ge=1, le=20)
+    routes: tuple[str, ...] = ()
+
+
+class AllocationMethod(enum.StrEnum):
+    PERMUTED_BLOCK = "permuted_block"
+    SIMPLE = "simple"
+    MINIMIZATION = "minimization"
+
+
+class Allocation(Model):
+    """How participants are allocated to arms."""
+
+    method: AllocationMethod
+    block_sizes: tuple[int, ...] = ()
+    strata: tuple[str, ...] = ()
+    minimization_probability: Probability | None = None
+    stratify_by_site: bool = False
+    note: str | None = None
+
+
+class StratumLevel(Keyed):
+    """One level of a stratification factor and the field values that map to it."""
+
+    code: Code
+    label: Text
+    values: tuple[str | bool, ...] = Field(min_length=1)
+
+
+class StratificationFactor(Keyed):
+    """A stratification factor read from a field."""
+
+    code: Identifier
+    label: Text
+    source: str  # "form.field"
+    levels: dict[str, StratumLevel]
+
+
+# --------------------------------------------------------------------------- schedule
+class Visit(Keyed):
+    """A visit of the schedule; ``day`` counts from day 0 = dosing."""
+
+    code: Code
+    label: Text
+    day: int | None = None
+    window_before: Days = 0
+    window_after: Days = 0
+    scheduled: bool = True
+    randomization: bool = False
+    dosing: bool = False
+    forms: tuple[str, ...] = ()
+
+    @property
+    def earliest_day(self) -> int | None:
+        """First day of the window (``None`` for unscheduled visits)."""
+        return None if self.day is None else self.day - self.window_before
+
+    @property
+    def latest_day(self) -> int | None:
+        """Last day of the window (``None`` for unscheduled visits)."""
+        return None if self.day is None else self.day + self.window_after
+
+    def window_label(self) -> str:
+        """``"day 7 (6 to 8)"`` or ``"unscheduled"``."""
+        if self.day is None:
+            return "unscheduled"
+        if not (self.window_before or self.window_after):
+            return f"day {self.day}"
+        return f"day {self.day} ({self.earliest_day} to {self.latest_day})"
+
+
+class ConsentVersion(Keyed):
+    """An ethics-approved version of the informed consent form."""
+
+    code: Code
+    label: str
+    valid_from: date
+    valid_to: date | None = None
+    approved_by: str | None = None
+
+
+# --------------------------------------------------------------------------- data dictionary
+class CodelistItem(Keyed):
+    """One answer of a codelist."""
+
+    code: Code
+    label: Text
+
+
+class Codelist(Keyed):
+    """A list of coded answers."""
+
+    code: Identifier
+    label: Text | None = None
+    ordered: bool = False
+    items: dict[str, CodelistItem] = Field(min_length=1)
+
+
+class FieldType(enum.StrEnum):
+    INTEGER = "integer"
+    DECIMAL = "decimal"
+    TEXT = "text"
+    DATE = "date"
+    DATETIME = "datetime"
+    TIME = "time"
+    BOOLEAN = "boolean"
+    CHOICE = "choice"
+    MULTICHOICE = "multichoice"
+
+
+NUMERIC_TYPES = frozenset({FieldType.INTEGER, FieldType.DECIMAL})
+CODED_TYPES = frozenset({FieldType.CHOICE, FieldType.MULTICHOICE})
+
+
+class FormField(Keyed):
+    """One field (item) of a form.
+
+    Limits are in the canonical ``unit``. ``derived`` fields are computed from their
+    expression and never entered; ``entry: system`` fields are filled by software from other
+    records (e.g. the baseline calibrator of a qPCR run).
+    """
+
+    code: Identifier
+    type: FieldType
+    label: Text
+    help: Text | None = None
+    unit: str | None = None
+    alt_units: tuple[str, ...] = ()
+    analyte: str | None = None
+    hard_min: float | None = None
+    soft_min: float | None = None
+    soft_max: float | None = None
+    hard_max: float | None = None
+    decimals: int | None = Field(default=None, ge=0, le=6)
+    max_length: int | None = Field(default=None, gt=0, le=10000)
+    codelist: str | None = None
+    required: bool = False
+    required_if: str | None = None
+    show_if: str | None = None
+    derived: str | None = None
+    entry: Literal["site", "system"] = "site"
+    identifier: bool = False
+    sdtm: str | None = None
+
+    @property
+    def is_numeric(self) -> bool:
+        return self.type in NUMERIC_TYPES
+
+    @property
+    def units(self) -> tuple[str, ...]:
+        """Canonical unit first, then the alternatives."""
+        return ((self.unit,) if self.unit else ()) + self.alt_units
+
+
+class EditCheck(Keyed):
+    """A cross-field rule; it *fires* when ``expression`` evaluates to false.
+
+    Severity ``hard`` blocks the save (a contradiction), ``query`` opens a data query,
+    ``alert`` notifies the investigator (the value is valid but clinically actionable).
+    An unknown result (missing data) never fires.
+    """
+
+    code: Identifier
+    expression: str
+    message: Text
+    severity: Literal["hard", "query", "alert"]
+
+
+class Form(Keyed):
+    """An eCRF form."""
+
+    code: Identifier
+    label: Text
+    description: Text | None = None
+    repeating: bool = False
+    log: bool = False
+    fields: dict[str, FormField] = Field(min_length=1)
+    checks: dict[str, EditCheck] = {}
+
+
+# --------------------------------------------------------------------------- eligibility, endpoints
+class Criterion(Keyed):
+    """An inclusion or exclusion criterion.
+
+    For inclusion the expression is true when the criterion is met; for exclusion it is true
+    when the excluding condition is present.
+    """
+
+    code: Code
+    kind: Literal["inclusion", "exclusion"]
+    label: Text
+    expression: str
+    registry_text: str | None = None
+
+
+class Endpoint(Keyed):
+    """A primary, secondary, exploratory or safety endpoint."""
+
+    code: Identifier
+    kind: Literal["primary", "secondary", "exploratory", "safety"]
+    measure: str
+    description: str
+    time_frame: str
+    field: str | None = None
+    visits: tuple[str, ...] = ()
+
+
+class Analysis(Keyed):
+    """A pre-specified analysis of an endpoint."""
+
+    code: Identifier
+    endpoint: str
+    method: Literal[
+        "ancova",
+        "mmrm",
+        "t_test",
+        "mann_whitney",
+        "fisher_exact",
+        "chi_square",
+        "roc",
+        "logistic",
+        "descriptive",
+    ]
+    outcome: str  # "form.field"
+    baseline: str | None = None  # "form.field" at the baseline visit
+    baseline_visit: str | None = None
+    visit: str | None = None
+    visits: tuple[str, ...] = ()
+    covariates: tuple[str, ...] = ()
+    population: Literal["itt", "mitt", "per_protocol", "safety"]
+    missing_data: str | None = None
+    description: str
+
+
+class Effect(Model):
+    """The planned effect the sample size is based on."""
+
+    standardized: float | None = Field(default=None, gt=0)
+    mean_difference: float | None = None
+    sd: float | None = Field(default=None, gt=0)
+    note: str | None = None
+
+
+class SampleSize(Model):
+    """Inputs of the sample-size calculation."""
+
+    test: Literal["t", "z", "wilcoxon", "chi_square", "fisher"]
+    alpha: Probability
+    sides: Literal[1, 2]
+    power: Probability
+    dropout: float = Field(ge=0, lt=1)
+    n_per_arm: int = Field(gt=0)
+    effect: Effect
+    endpoint: str
+    note: str | None = None
+
+
+class InterimDesign(Model):
+    """Group-sequential design (rpact names for spending functions)."""
+
+    information_fractions: tuple[float, ...] = Field(min_length=1)
+    efficacy_spending: Literal["asOF", "asP", "asKD", "asHSD", "OF", "P", "HP", "none"]
+    futility_spending: Literal["bsOF", "bsP", "bsKD", "bsHSD"] | None = None
+    binding_futility: bool = False
+    monitoring_body: str
+    note: str | None = None
+
+
+class SafetyEvent(Model):
+    """Which records count as events for a stopping rule: an expression on a (log) form."""
+
+    form: str
+    expression: str
+    label: str
+
+
+class BetaBinomialRule(Keyed):
+    """Pause when P(event rate > threshold | data) > posterior_probability.
+
+    The prior is Beta(a, b) with mean ``prior_mean`` and ``prior_n`` pseudo-observations
+    (a = prior_mean × prior_n, b = prior_n − a).
+    """
+
+    code: Identifier
+    type: Literal["beta_binomial"]
+    label: str
+    event: SafetyEvent
+    arm: str | None = None
+    prior_mean: Probability
+    prior_n: float = Field(gt=0)
+    threshold: Probability
+    posterior_probability: Probability
+    min_n: int = Field(default=1, ge=1)
+    action: Literal["pause_enrolment", "dsmb_review", "stop"]
+
+    @property
+    def prior_a(self) -> float:
+        return self.prior_mean * self.prior_n
+
+    @property
+    def prior_b(self) -> float:
+        return self.prior_n - self.prior_a
+
+
+class CountStep(Model):
+    """Up to ``n_max`` treated participants, stop at ``events`` or more events."""
+
+    n_max: int = Field(ge=1)
+    events: int = Field(ge=1)
+
+
+class CountBoundaryRule(Keyed):
+    """Stop when the event count reaches a boundary that depends on the number treated."""
+
+    code: Identifier
+    type: Literal["count_boundary"]
+    label: str
+    event: SafetyEvent
+    arm: str | None = None
+    boundary: tuple[CountStep, ...] = Field(min_length=1)
+    action: Literal["pause_enrolment", "dsmb_review", "stop"]
+    note: str | None = None
+
+
+SafetyRule = Annotated[BetaBinomialRule | CountBoundaryRule, Field(discriminator="type")]
