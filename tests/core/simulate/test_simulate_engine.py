@@ -319,3 +319,33 @@ def test_invalid_scenario_and_analysis_are_rejected() -> None:
             boundary=DESIGNS["pocock_3"], scenario=Scenario(), replicates=10, seed=1,
             analysis="w", workers=1,
         )  # fmt: skip
+
+
+@pytest.mark.parametrize("analysis", ["z", "t"])
+def test_fast_path_agrees_with_per_replicate_bookkeeping(analysis: str) -> None:
+    # A safety rule that can never fire takes the general path; the numbers must not change.
+    never = SafetyRule(checkpoints=(1,), stop_counts=(2,))
+    b = DESIGNS["of_binding_futility"]
+    sc = Scenario(effect=0.4, dropout=0.1, recruitment_per_month=10)
+    kw = dict(boundary=b, scenario=sc, analysis=analysis, replicates=20_000, seed=3, chunk_index=0)
+    fast = simulate_chunk(**kw)
+    slow = simulate_chunk(**kw, safety_rule=never)
+    assert np.array_equal(fast.stops, slow.stops)
+    assert (fast.sum_n, fast.sum_n2, fast.analysed) == (slow.sum_n, slow.sum_n2, slow.analysed)
+    assert fast.reject_ignoring_futility == slow.reject_ignoring_futility
+    for name in ("sum_err", "sum_err2", "sum_err_reject", "sum_err2_reject"):
+        assert getattr(fast, name) == pytest.approx(getattr(slow, name), rel=1e-9, abs=1e-9)
+
+
+def test_t_per_arm_path_matches_noncentral_t(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The general path (used with dropout) on complete data: same exact reference as above.
+    from trialdesk.core.simulate import analyses
+
+    monkeypatch.setitem(analyses.ANALYSES, "t", analyses.t_per_arm)
+    b = SimulationBoundary(critical_values=(math.inf, stats.norm.ppf(0.975)), n_per_look=(30, 80))
+    res = simulate_operating_characteristics(
+        boundary=b, scenario=Scenario(effect=0.5), replicates=50_000, seed=12, analysis="t",
+        workers=1,
+    )  # fmt: skip
+    exact = stats.nct.sf(stats.t.ppf(0.975, 78), 78, 0.5 * math.sqrt(20))
+    assert abs(res.reject - exact) < 3 * res.mcse_reject

@@ -108,6 +108,15 @@ def t_analysis(
     rng: np.random.Generator, stage_n: np.ndarray, scenario: Scenario, r: int
 ) -> LookStatistics:
     """Two-sample t-test with pooled variance at each look, from exact stage statistics."""
+    if scenario.dropout == 0:
+        return _t_equal_stages(rng, stage_n, scenario.effect, r)
+    return t_per_arm(rng, stage_n, scenario, r)
+
+
+def t_per_arm(
+    rng: np.random.Generator, stage_n: np.ndarray, scenario: Scenario, r: int
+) -> LookStatistics:
+    """t-test path from each arm's stage mean and sum of squares (any numbers observed)."""
     o_t = np.array(_observed(rng, stage_n, scenario.dropout, r))
     o_c = np.array(_observed(rng, stage_n, scenario.dropout, r))
     n_t, m_t, ss_t = _arm_stages(rng, o_t, scenario.effect)
@@ -120,6 +129,47 @@ def t_analysis(
     bad = (n_t == 0) | (n_c == 0) | (df <= 0)
     t[bad] = 0.0
     return LookStatistics(t, np.maximum(df, 0).astype(np.int64), est)
+
+
+def _t_equal_stages(
+    rng: np.random.Generator, stage_n: np.ndarray, delta: float, r: int
+) -> LookStatistics:
+    """t-test path with m_k participants per arm in stage k, two draws per stage.
+
+    Write each arm's pooled sum of squares at look k as the previous one plus the stage's
+    within sum of squares (σ²χ²(m_k − 1) per arm) plus the between-stage term
+    c (x̄_old − x̄_stage)², c = M_{k−1} m_k / M_k. Summed over the arms, the between terms are
+    c/2 [(a + b)² + (a − b)²] with a, b the two arms' (old − stage) mean differences: a − b is
+    (old − stage) difference *between arms*, a function of the path of the estimate, and
+    c (a + b)²/2 is σ²χ²(1) independent of that path. So per stage one normal (the stage's
+    mean difference) and one σ²χ²(2 m_k − 1) (σ²χ²(2 m_1 − 2) at the first stage) are exact.
+    """
+    k_max = stage_n.size
+    m = stage_n.astype(float)
+    big_m = np.cumsum(m)
+    est = rng.standard_normal((k_max, r))
+    ss = np.empty((k_max, r))
+    for k in range(k_max):
+        est[k] *= np.sqrt(2.0 / m[k])
+        est[k] += delta
+        shape = m[k] - 1.0 if k == 0 else m[k] - 0.5
+        ss[k] = rng.standard_gamma(shape, size=r)
+        ss[k] *= 2.0
+        if k:
+            c = big_m[k - 1] * m[k] / big_m[k]
+            gap = est[k - 1] - est[k]
+            gap *= gap
+            gap *= c / 2.0
+            ss[k] += ss[k - 1]
+            ss[k] += gap
+            est[k] *= m[k] / big_m[k]
+            est[k] += est[k - 1] * (big_m[k - 1] / big_m[k])
+    df = 2.0 * big_m - 2.0
+    t = ss / df[:, None]
+    t *= (2.0 / big_m)[:, None]
+    np.sqrt(t, out=t)
+    np.divide(est, t, out=t)
+    return LookStatistics(t, df.astype(np.int64), est)
 
 
 def ancova_analysis(

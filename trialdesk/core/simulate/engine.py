@@ -108,21 +108,71 @@ def simulate_replicates(
     n = np.asarray(boundary.n_per_look, dtype=np.int64)
     stage_n = np.diff(n, prepend=0) // 2
     looks = ANALYSES[analysis](rng, stage_n, scenario, replicates)
+    if safety_rule is None:
+        return _fast_tally(looks, boundary, scenario)
     d = _decide(looks, boundary)
     n_stop = n[d.look]
     overrun = scenario.overrun()
     if overrun:
         interim = d.look < boundary.looks - 1
         n_stop[interim] = np.minimum(n_stop[interim] + overrun, boundary.n_max)
-    ok = None
-    safety_look = None
-    if safety_rule is not None:
-        safety_look, n_safety = _safety(rng, boundary, scenario, safety_rule, replicates)
-        by_safety = n_safety <= n[d.look]
-        by_safety &= n_safety < boundary.n_max
-        n_stop[by_safety] = n_safety[by_safety]
-        ok = ~by_safety
-    return _tally(boundary, scenario, d, n_stop, ok, safety_look)
+    safety_look, n_safety = _safety(rng, boundary, scenario, safety_rule, replicates)
+    by_safety = n_safety <= n[d.look]
+    by_safety &= n_safety < boundary.n_max
+    n_stop[by_safety] = n_safety[by_safety]
+    return _tally(boundary, scenario, d, n_stop, ~by_safety, safety_look)
+
+
+def _fast_tally(looks: LookStatistics, b: SimulationBoundary, scenario: Scenario) -> Tally:
+    """Decisions and tally in one pass over the looks, without per-replicate bookkeeping.
+
+    Without a safety rule the stopping look fixes the sample size, so counts per look are
+    enough; only the estimate at stopping is carried per replicate. Same numbers as
+    ``_decide`` + ``_tally`` (up to the order of floating-point summation).
+    """
+    k_max = b.looks
+    r = looks.statistic.shape[1]
+    crit, fcrit = _thresholds(looks, b)
+    has_futility = any(f is not None for f in fcrit)
+    t = Tally(looks=k_max, replicates=r)
+    alive = np.ones(r, dtype=bool)
+    rejected = np.zeros(r, dtype=bool)
+    any_eff = np.zeros(r, dtype=bool) if has_futility else rejected
+    est = looks.estimate[k_max - 1].copy()
+    for k in range(k_max):
+        stat = np.abs(looks.statistic[k]) if b.sided == 2 else looks.statistic[k]
+        eff = stat >= crit[k]
+        if has_futility:
+            any_eff |= eff
+        if k:
+            eff &= alive
+        t.stops[0, k] = np.count_nonzero(eff)
+        rejected |= eff
+        stopped = eff
+        if fcrit[k] is not None:
+            fut = stat < fcrit[k]
+            fut &= alive
+            fut &= ~eff
+            t.stops[1, k] = np.count_nonzero(fut)
+            stopped = eff | fut
+        if k < k_max - 1:
+            np.copyto(est, looks.estimate[k], where=stopped)
+        alive ^= stopped
+    t.stops[3, k_max - 1] = np.count_nonzero(alive)
+    t.reject_ignoring_futility = int(np.count_nonzero(any_eff))
+    n_stop = np.asarray(b.n_per_look, dtype=np.int64)
+    n_stop[:-1] = np.minimum(n_stop[:-1] + scenario.overrun(), b.n_max)
+    per_look = t.stops.sum(axis=0)
+    t.sum_n = int(per_look @ n_stop)
+    t.sum_n2 = int(per_look @ (n_stop * n_stop))
+    est -= scenario.effect
+    t.analysed = r
+    t.sum_err = float(est.sum())
+    t.sum_err2 = float(np.dot(est, est))
+    est[~rejected] = 0.0
+    t.sum_err_reject = float(est.sum())
+    t.sum_err2_reject = float(np.dot(est, est))
+    return t
 
 
 @dataclass
@@ -177,6 +227,17 @@ def _thresholds(looks: LookStatistics, b: SimulationBoundary) -> tuple[list, lis
         scale = looks.z_per_unit if looks.z_per_unit is not None else np.ones(k_max)
         c = [crit[k] / scale[k] for k in range(k_max)]
         f = [fcrit[k] / scale[k] if np.isfinite(fcrit[k]) else None for k in range(k_max)]
+        return c, f
+    if looks.df.ndim == 1:
+        df = looks.df.astype(float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            c = [float(special.stdtrit(df[k], special.ndtr(crit[k]))) for k in range(k_max)]
+            f = [
+                float(special.stdtrit(df[k], special.ndtr(fcrit[k])))
+                if np.isfinite(fcrit[k])
+                else None
+                for k in range(k_max)
+            ]
         return c, f
     df_max = int(looks.df.max()) + 1
     df = np.arange(df_max, dtype=float)
@@ -236,28 +297,20 @@ def _tally(
     scenario: Scenario,
     d: _Decisions,
     n_stop: np.ndarray,
-    ok: np.ndarray | None,
-    safety_look: np.ndarray | None,
+    ok: np.ndarray,
+    safety_look: np.ndarray,
 ) -> Tally:
-    """Counts and sums; ``ok`` marks replicates not stopped for safety (None: all)."""
+    """Counts and sums; ``ok`` marks replicates not stopped for safety."""
     k = b.looks
     t = Tally(looks=k, replicates=int(d.look.size))
     completed = ~(d.rejected | d.futile)
-    if ok is None:
-        t.stops[0] = np.bincount(d.look[d.rejected], minlength=k)
-        t.stops[1] = np.bincount(d.look[d.futile], minlength=k)
-        t.stops[3] = np.bincount(d.look[completed], minlength=k)
-        err = d.estimate - scenario.effect
-        rej = d.rejected
-        t.reject_ignoring_futility = int(np.count_nonzero(d.rejected_ignoring_futility))
-    else:
-        t.stops[0] = np.bincount(d.look[d.rejected & ok], minlength=k)
-        t.stops[1] = np.bincount(d.look[d.futile & ok], minlength=k)
-        t.stops[2] = np.bincount(safety_look[~ok], minlength=k)
-        t.stops[3] = np.bincount(d.look[completed & ok], minlength=k)
-        err = d.estimate[ok] - scenario.effect
-        rej = d.rejected[ok]
-        t.reject_ignoring_futility = int(np.count_nonzero(d.rejected_ignoring_futility & ok))
+    t.stops[0] = np.bincount(d.look[d.rejected & ok], minlength=k)
+    t.stops[1] = np.bincount(d.look[d.futile & ok], minlength=k)
+    t.stops[2] = np.bincount(safety_look[~ok], minlength=k)
+    t.stops[3] = np.bincount(d.look[completed & ok], minlength=k)
+    err = d.estimate[ok] - scenario.effect
+    rej = d.rejected[ok]
+    t.reject_ignoring_futility = int(np.count_nonzero(d.rejected_ignoring_futility & ok))
     t.sum_n = int(n_stop.sum())
     t.sum_n2 = int(np.dot(n_stop, n_stop))
     t.analysed = int(err.size)
