@@ -87,6 +87,8 @@ INSTALLED_APPS = [
     "trialdesk.participants",
     "trialdesk.visits",
     "trialdesk.crfs",
+    "trialdesk.enrolment",
+    "trialdesk.randomization",
 ]
 
 MIDDLEWARE = [

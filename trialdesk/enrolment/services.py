@@ -1,0 +1,101 @@
+"""Read-side rules of enrolment, used by actions here and in other apps (never writes).
+
+``require_consent(participant, activity)`` is the one place withdrawal scope is enforced:
+activities are ``visit`` (procedures, samples, dosing), ``data`` (any new eCRF value),
+``sample_use`` (analysing stored samples), ``randomize`` and ``dose``.
+"""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from trialdesk.enrolment.models import Consent, EligibilityAssessment, Withdrawal
+
+#: What each withdrawal scope forbids from the moment of withdrawal.
+FORBIDDEN_AFTER = {
+    Withdrawal.Scope.NO_FURTHER_VISITS: {"visit", "randomize", "dose"},
+    Withdrawal.Scope.NO_FURTHER_DATA: {"visit", "randomize", "dose", "data"},
+    Withdrawal.Scope.DESTROY_SAMPLES: {"visit", "randomize", "dose", "data", "sample_use"},
+}
+ACTIVITIES = frozenset().union(*FORBIDDEN_AFTER.values())
+
+
+class ConsentError(PermissionError):
+    """The participant's consent does not cover what was asked; the message says why."""
+
+
+class NotReady(ValueError):
+    """Randomization refused: ``reasons`` lists every unmet condition."""
+
+    def __init__(self, reasons: list[str]):
+        super().__init__("; ".join(reasons))
+        self.reasons = reasons
+
+
+def participant_values(participant) -> dict[str, object]:
+    """The participant's eCRF values ("form.field" → canonical value)."""
+    from trialdesk.crfs.values import participant_values as read
+
+    return read(participant)
+
+
+def current_consent(participant) -> Consent | None:
+    return Consent.objects.filter(participant=participant).order_by("-consented_at", "-pk").first()
+
+
+def active_withdrawal(participant) -> Withdrawal | None:
+    return Withdrawal.objects.filter(participant=participant).order_by("-withdrawn_at").first()
+
+
+def require_consent(participant, activity: str) -> Consent:
+    """The consent covering ``activity`` now, or ConsentError naming what is missing."""
+    if activity not in ACTIVITIES:
+        raise ValueError(f"unknown activity {activity!r}; known: {', '.join(sorted(ACTIVITIES))}")
+    consent = current_consent(participant)
+    if consent is None:
+        raise ConsentError(f"{participant.study_id} has no recorded informed consent")
+    withdrawal = active_withdrawal(participant)
+    if withdrawal and activity in FORBIDDEN_AFTER[withdrawal.scope]:
+        raise ConsentError(
+            f"{participant.study_id} withdrew consent on {withdrawal.withdrawn_at:%Y-%m-%d} "
+            f"({withdrawal.get_scope_display()}): {activity.replace('_', ' ')} is not allowed"
+        )
+    return consent
+
+
+def latest_assessment(participant) -> EligibilityAssessment | None:
+    return (
+        EligibilityAssessment.objects.filter(participant=participant)
+        .select_related("signature")
+        .order_by("-assessed_at", "-pk")
+        .first()
+    )
+
+
+def readiness(participant, *, values: dict | None = None) -> list[str]:
+    """Every reason ``participant`` cannot be randomized now (empty list: ready)."""
+    from trialdesk.enrolment.eligibility import values_hash
+
+    reasons = []
+    if participant.status not in ("screening",):
+        reasons.append(f"status is {participant.get_status_display().lower()}, not screening")
+    try:
+        require_consent(participant, "randomize")
+    except ConsentError as exc:
+        reasons.append(str(exc))
+    assessment = latest_assessment(participant)
+    if assessment is None:
+        reasons.append("eligibility has not been assessed")
+    elif assessment.result != EligibilityAssessment.Result.ELIGIBLE:
+        reasons.append(f"the latest eligibility assessment is {assessment.get_result_display()}")
+    elif not hasattr(assessment, "signature"):
+        reasons.append("an investigator has not confirmed eligibility with a signature")
+    else:
+        now_values = participant_values(participant) if values is None else values
+        if values_hash(now_values) != assessment.values_sha256:
+            reasons.append("data changed after eligibility was confirmed: assess and sign again")
+    return reasons
+
+
+def now():
+    return timezone.now()

@@ -1,0 +1,106 @@
+"""Test helpers: a screened woman with eCRF data entered through the data-capture action."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.utils import timezone
+
+
+def screening_data(
+    *, today: dt.date, delivery_mode: str = "CS_EMERGENCY", severe: bool = True, **overrides
+) -> dict[str, dict[str, str]]:
+    """form → raw answers of an eligible participant (override any "form.field")."""
+    delivered = today - dt.timedelta(days=8)
+    data = {
+        "screening": {
+            "visit_date": today.isoformat(),
+            "date_of_birth": "1995-03-02",
+            "sex": "F",
+            "pe_diagnosis_confirmed": "yes",
+            "chronic_htn_prepregnancy": "no",
+            "major_cvd": "no",
+            "active_infection": "no",
+            "endothelial_injury_history": "no",
+            "smoking_active": "no",
+            "vaping_active": "no",
+            "alcohol_active": "no",
+            "drug_addiction": "no",
+            "able_to_consent": "yes",
+            "investigator_signoff": "yes",
+        },
+        "demog": {
+            "gravida": "1",
+            "para": "1",
+            "abortus": "0",
+            "delivery_date": delivered.isoformat(),
+            "delivery_mode": delivery_mode,
+            "ga_weeks": "37",
+            "ga_days": "2",
+            "pe_diagnosis_date": (delivered - dt.timedelta(days=10)).isoformat(),
+            "pe_criteria": "ACOG2020",
+            "highest_sbp": "165" if severe else "150",
+            "highest_dbp": "105",
+            "proteinuria_upcr": "0.6",
+            "sf_severe_bp": "yes" if severe else "no",
+            "sf_thrombocytopenia": "no",
+            "sf_liver": "no",
+            "sf_renal": "no",
+            "sf_pulmonary_edema": "no",
+            "sf_cerebral_visual": "no",
+        },
+        "consent": {
+            "consent_datetime": f"{today.isoformat()} 08:00",
+            "consent_version": "ICF-2.0",
+            "participant_signed": "yes",
+            "copy_given": "yes",
+            "obtained_by": "Siti",
+        },
+    }
+    for key, value in overrides.items():
+        form, field = key.split(".")
+        if value is None:
+            data[form].pop(field, None)
+        else:
+            data[form][field] = value
+    return data
+
+
+def enter(participant, user, data: dict[str, dict[str, str]]) -> None:
+    from trialdesk.crfs.actions import do_save_form
+    from trialdesk.visits.models import Visit
+
+    visit = Visit.objects.get(participant=participant, code="SCR")
+    for form in ("demog", "screening", "consent"):
+        if form in data:
+            do_save_form(visit, form, user, raw=data[form], reason="test data")
+
+
+def screened(site, coordinator, *, data=None, **kw):
+    """A participant in screening with the eligible data (or ``data``) entered."""
+    from trialdesk.enrolment.actions import do_screen_participant
+
+    today = timezone.localdate()
+    entry = do_screen_participant(site, coordinator, screened_on=today)
+    enter(entry.participant, coordinator, data or screening_data(today=today, **kw))
+    return entry.participant
+
+
+def ready_to_randomize(site, coordinator, investigator, password, **kw):
+    """Screened, eligible, consented and signed off: the state randomization needs."""
+    from trialdesk.enrolment.actions import (
+        do_assess_eligibility,
+        do_confirm_eligibility,
+        do_record_consent,
+    )
+
+    participant = screened(site, coordinator, **kw)
+    do_record_consent(
+        participant,
+        coordinator,
+        version="ICF-2.0",
+        consented_at=timezone.now() - dt.timedelta(hours=1),
+    )
+    assessment = do_assess_eligibility(participant, coordinator)
+    do_confirm_eligibility(assessment, investigator, password=password)
+    return participant

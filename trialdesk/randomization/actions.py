@@ -1,0 +1,548 @@
+"""Every randomization write: list generation / import / re-verification, allocation,
+emergency unblinding, preparation and dosing.
+
+Allocation: one durable transaction that locks the active list's row (so allocations are
+serialised), refuses a second allocation for the same participant, and takes the first unused
+slot of the participant's stratum in list order; the unique constraints on
+Allocation.participant / Allocation.slot are the backstop. Audit events name the
+randomization number and kit code, never the arm.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+
+from trialdesk.accounts.access import Access
+from trialdesk.accounts.models import Membership, Role
+from trialdesk.audit.actions import record
+from trialdesk.core.randomization import (
+    ListEntry,
+    ListSpec,
+    generate_list,
+    level_counts,
+    list_hash,
+    minimization_assign,
+)
+from trialdesk.enrolment import services as enrolment
+from trialdesk.enrolment.models import ScreeningEntry
+from trialdesk.participants.actions import role_at, set_anchor_date, set_status
+from trialdesk.participants.models import Participant
+from trialdesk.randomization import services
+from trialdesk.randomization.models import (
+    Allocation,
+    Dosing,
+    Preparation,
+    RandomizationList,
+    Slot,
+    Unblinding,
+)
+
+RANDOMIZERS = (Role.COORDINATOR, Role.INVESTIGATOR)
+LIST_OWNERS = (Role.UNBLINDED_STATISTICIAN,)
+
+
+class RandomizationError(ValueError):
+    """A randomization write was refused; the message never names an arm."""
+
+
+class AlreadyRandomized(RandomizationError):
+    def __init__(self, allocation: Allocation):
+        super().__init__(
+            f"{allocation.participant.study_id} is already randomized: "
+            f"{allocation.randomization_number}, kit {allocation.kit_code}, "
+            f"{timezone.localtime(allocation.allocated_at):%Y-%m-%d %H:%M}"
+        )
+        self.allocation = allocation
+
+
+def _require(user, roles, site, what) -> str:
+    if not Access.for_user(user).can(roles, getattr(site, "pk", None)):
+        where = f" at site {site.code}" if site else ""
+        raise PermissionDenied(f"your role does not allow you to {what}{where}")
+    return role_at(user, site)
+
+
+# ----------------------------------------------------------------------------------- lists
+def _store_list(
+    acting_user, role, spec: ListSpec, entries, digest: str, source: str, reason: str
+) -> RandomizationList:
+    if Allocation.objects.exists():
+        raise RandomizationError(
+            "participants are already randomized: the list cannot be replaced "
+            "(that needs a protocol amendment and a new study database)"
+        )
+    RandomizationList.objects.filter(active=True).update(active=False)
+    rlist = RandomizationList.objects.create(
+        method=spec.method,
+        spec=_spec_json(spec),
+        sha256=digest,
+        source=source,
+        created_by=acting_user,
+    )
+    Slot.objects.bulk_create(
+        Slot(
+            rlist=rlist,
+            stratum=e.stratum,
+            sequence=e.sequence,
+            randomization_number=e.randomization_number,
+            kit_code=e.kit_code,
+            arm=e.arm,
+            block=e.block,
+            block_size=e.block_size,
+            draw=e.draw,
+            tie_draw=e.tie_draw,
+        )
+        for e in entries
+    )
+    record(
+        "create",
+        actor=acting_user,
+        role=role,
+        obj=rlist,
+        new={
+            "list_sha256": digest,
+            "method": spec.method,
+            "slots": len(entries),
+            "strata": list(spec.strata),
+            "source": source,
+        },
+        reason=reason,
+    )
+    return rlist
+
+
+def _spec_json(spec: ListSpec) -> dict:
+    from dataclasses import asdict
+
+    return asdict(spec)
+
+
+def spec_of(rlist: RandomizationList) -> ListSpec:
+    raw = dict(rlist.spec)
+    return ListSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()})
+
+
+def do_generate_list(
+    acting_user, *, seed: int, slots_per_stratum: int, reason: str = ""
+) -> RandomizationList:
+    """Generate the protocol's list from a secret seed (the seed itself is not stored)."""
+    role = _require(acting_user, LIST_OWNERS, None, "generate the randomization list")
+    spec = services.spec_from_protocol(services.protocol(), slots_per_stratum=slots_per_stratum)
+    generated = generate_list(spec, seed=seed)
+    with transaction.atomic(durable=True):
+        return _store_list(
+            acting_user,
+            role,
+            spec,
+            generated.entries,
+            generated.sha256,
+            RandomizationList.Source.GENERATED,
+            reason or "list generated",
+        )
+
+
+IMPORT_COLUMNS = ("stratum", "sequence", "randomization_number", "kit_code", "arm")
+
+
+def parse_import(spec: ListSpec, text: str) -> list[ListEntry]:
+    """Entries from CSV (``IMPORT_COLUMNS``), checked against the protocol's arms and strata."""
+    reader = csv.DictReader(io.StringIO(text))
+    missing = set(IMPORT_COLUMNS) - set(reader.fieldnames or [])
+    if missing:
+        raise RandomizationError(f"the CSV lacks column(s) {', '.join(sorted(missing))}")
+    entries = []
+    for n, row in enumerate(reader, start=2):
+        if row["arm"] not in spec.arms:
+            raise RandomizationError(f"line {n}: arm code is not one of the protocol's arms")
+        if row["stratum"] not in spec.strata:
+            raise RandomizationError(
+                f"line {n}: stratum {row['stratum']!r} is not one of {', '.join(spec.strata)}"
+            )
+        try:
+            seq = int(row["sequence"])
+        except ValueError:
+            raise RandomizationError(
+                f"line {n}: sequence {row['sequence']!r} is not a number"
+            ) from None
+        entries.append(
+            ListEntry(
+                row["stratum"],
+                seq,
+                row["randomization_number"].strip(),
+                row["kit_code"].strip(),
+                row["arm"],
+            )
+        )
+    for stratum in spec.strata:
+        seqs = sorted(e.sequence for e in entries if e.stratum == stratum)
+        if seqs != list(range(1, len(seqs) + 1)) or not seqs:
+            raise RandomizationError(
+                f"stratum {stratum}: sequences must run 1, 2, 3, … without gaps"
+            )
+    for attr in ("randomization_number", "kit_code"):
+        values = [getattr(e, attr) for e in entries]
+        if len(set(values)) != len(values) or not all(values):
+            raise RandomizationError(f"every {attr.replace('_', ' ')} must be present and unique")
+    return entries
+
+
+def do_import_list(acting_user, *, csv_text: str, reason: str = "") -> RandomizationList:
+    role = _require(acting_user, LIST_OWNERS, None, "import the randomization list")
+    p = services.protocol()
+    spec = services.spec_from_protocol(p, slots_per_stratum=1)
+    if spec.method == "minimization":
+        raise RandomizationError("minimization allocates dynamically: there is no list to import")
+    entries = parse_import(spec, csv_text)
+    per = max(sum(1 for e in entries if e.stratum == s) for s in spec.strata)
+    spec = services.spec_from_protocol(p, slots_per_stratum=per)
+    with transaction.atomic(durable=True):
+        return _store_list(
+            acting_user,
+            role,
+            spec,
+            entries,
+            list_hash(spec, entries),
+            RandomizationList.Source.IMPORTED,
+            reason or "list imported",
+        )
+
+
+def do_verify_list(acting_user, *, seed: int) -> bool:
+    """Regenerate from a re-entered seed; True if the hash matches the stored list's."""
+    role = _require(acting_user, LIST_OWNERS, None, "verify the randomization list")
+    with transaction.atomic(durable=True):
+        rlist = RandomizationList.objects.select_for_update().get(active=True)
+        stored = [
+            ListEntry(
+                s.stratum,
+                s.sequence,
+                s.randomization_number,
+                s.kit_code,
+                s.arm,
+                s.block,
+                s.block_size,
+                s.draw,
+                s.tie_draw,
+            )
+            for s in rlist.slots.order_by("pk")
+        ]
+        spec = spec_of(rlist)
+        ok = list_hash(spec, stored) == rlist.sha256 and (
+            rlist.source != "generated" or generate_list(spec, seed=seed).sha256 == rlist.sha256
+        )
+        if ok:
+            RandomizationList.objects.filter(pk=rlist.pk).update(
+                verified_at=timezone.now(), verified_by=acting_user
+            )
+        record(
+            "change",
+            actor=acting_user,
+            role=role,
+            obj=rlist,
+            new={"verified": ok, "list_sha256": rlist.sha256},
+            reason="list re-verified from the seed" if ok else "re-verification FAILED",
+        )
+    return ok
+
+
+# ------------------------------------------------------------------------------ allocation
+def do_randomize_participant(
+    participant: Participant, acting_user, *, reason: str = ""
+) -> Allocation:
+    """Allocate the next slot of the participant's stratum (see module docstring)."""
+    role = _require(acting_user, RANDOMIZERS, participant.site, "randomize participants")
+    p = services.protocol()
+    values = enrolment.participant_values(participant)
+    with transaction.atomic(durable=True):
+        rlist = RandomizationList.objects.select_for_update().filter(active=True).first()
+        if rlist is None:
+            raise RandomizationError(
+                "no randomization list is active: ask the unblinded statistician"
+            )
+        locked = Participant.objects.select_for_update().get(pk=participant.pk)
+        existing = Allocation.objects.filter(participant=locked).first()
+        if existing:
+            raise AlreadyRandomized(existing)
+        reasons = enrolment.readiness(locked, values=values)
+        try:
+            levels = services.factor_levels(p, locked, values)
+        except services.StratumUnknown as exc:
+            reasons.append(str(exc))
+        if reasons:
+            raise enrolment.NotReady(reasons)
+        slot, arm = _next_slot(rlist, levels)
+        allocation = Allocation.objects.create(
+            participant=locked,
+            slot=slot,
+            stratum=slot.stratum,
+            randomization_number=slot.randomization_number,
+            kit_code=slot.kit_code,
+            arm=arm,
+            factor_levels=levels,
+            allocated_at=timezone.now(),
+            allocated_by=acting_user,
+        )
+        Slot.objects.filter(pk=slot.pk).update(used=True, arm=arm)
+        record(
+            "randomize",
+            actor=acting_user,
+            role=role,
+            site=locked.site,
+            obj=allocation,
+            participant=locked.study_id,
+            new={
+                "randomization_number": slot.randomization_number,
+                "kit_code": slot.kit_code,
+                "stratum": slot.stratum,
+                "slot_sequence": slot.sequence,
+                "list_sha256": rlist.sha256,
+            },
+            reason=reason or "randomized",
+        )
+        set_status(locked, Participant.Status.ENROLLED, acting_user, reason="randomized")
+        ScreeningEntry.objects.filter(participant=locked).update(
+            outcome=ScreeningEntry.Outcome.ENROLLED, closed_at=timezone.now()
+        )
+    participant.status = locked.status
+    return allocation
+
+
+def _next_slot(rlist: RandomizationList, levels: dict[str, str]) -> tuple[Slot, str]:
+    if rlist.method == "minimization":
+        slot = rlist.slots.filter(used=False).order_by("sequence").first()
+        if slot is None:
+            raise RandomizationError("the minimization list has no draws left")
+        spec = spec_of(rlist)
+        history = [(a.factor_levels, a.arm) for a in Allocation.objects.filter(slot__rlist=rlist)]
+        result = minimization_assign(
+            arms=spec.arms,
+            ratio=spec.ratio,
+            levels=levels,
+            counts=level_counts(history, spec.arms),
+            probability=spec.minimization_probability,
+            draw=slot.draw,
+            tie_draw=slot.tie_draw,
+        )
+        return slot, result.arm
+    stratum = services.stratum_key(levels)
+    slot = rlist.slots.filter(stratum=stratum, used=False).order_by("sequence").first()
+    if slot is None:
+        raise RandomizationError(f"stratum {stratum} has no free slot left: extend the list")
+    return slot, slot.arm
+
+
+# ------------------------------------------------------------------------------ unblinding
+def do_emergency_unblind(participant: Participant, acting_user, *, reason: str) -> Unblinding:
+    """An investigator breaks the code for one participant; only she sees the arm."""
+    role = _require(acting_user, (Role.INVESTIGATOR,), participant.site, "break the blind")
+    if len(reason.strip()) < 10:
+        raise RandomizationError("give the medical reason for unblinding (at least 10 characters)")
+    with transaction.atomic(durable=True):
+        allocation = Allocation.objects.select_for_update().filter(participant=participant).first()
+        if allocation is None:
+            raise RandomizationError(f"{participant.study_id} is not randomized")
+        now = timezone.now()
+        row = Unblinding.objects.create(
+            allocation=allocation,
+            requested_by=acting_user,
+            requested_at=now,
+            reason=reason,
+            approved_at=now,
+        )
+        if allocation.unblinded_at is None:
+            Allocation.objects.filter(pk=allocation.pk).update(unblinded_at=now)
+        record(
+            "unblind",
+            actor=acting_user,
+            role=role,
+            site=participant.site,
+            obj=row,
+            participant=participant.study_id,
+            new={"randomization_number": allocation.randomization_number},
+            reason=reason,
+        )
+        transaction.on_commit(lambda: _notify_unblinding(row.pk))
+    return row
+
+
+def _notify_unblinding(pk: int) -> None:
+    """Tell the DSMB and administrators that a code was broken (never which arm)."""
+    row = Unblinding.objects.select_related("allocation__participant", "requested_by").get(pk=pk)
+    emails = sorted(
+        set(
+            Membership.objects.filter(active=True, role__in=[Role.DSMB, Role.ADMIN])
+            .exclude(user__email="")
+            .values_list("user__email", flat=True)
+        )
+    )
+    if not emails:
+        return
+    p = row.allocation.participant
+    send_mail(
+        f"[trialdesk] Emergency unblinding of {p.study_id}",
+        f"{row.requested_by.display_name()} broke the blind for {p.study_id} "
+        f"({row.allocation.randomization_number}) at "
+        f"{timezone.localtime(row.requested_at):%Y-%m-%d %H:%M}.\nReason: {row.reason}\n"
+        "The allocation is not included in this message.",
+        settings.DEFAULT_FROM_EMAIL,
+        emails,
+    )
+
+
+# ------------------------------------------------------------------------- prepare and dose
+def do_record_preparation(
+    allocation: Allocation, acting_user, *, lot: str, volume_ml: Decimal, prepared_at: dt.datetime
+) -> Preparation:
+    """The unblinded pharmacist prepares the kit code's product (lot and volume)."""
+    participant = allocation.participant
+    role = _require(acting_user, (Role.PHARMACIST,), participant.site, "prepare study product")
+    enrolment.require_consent(participant, "dose")
+    if not lot.strip():
+        raise RandomizationError("enter the product lot (GMP batch number)")
+    if not Decimal("0") < Decimal(volume_ml) <= Decimal("500"):
+        raise RandomizationError(f"volume {volume_ml} mL is outside 0–500 mL")
+    if prepared_at > timezone.now():
+        raise RandomizationError("the preparation time is in the future")
+    with transaction.atomic(durable=True):
+        if Preparation.objects.filter(allocation=allocation).exists():
+            raise RandomizationError(f"kit {allocation.kit_code} is already prepared")
+        row = Preparation.objects.create(
+            allocation=allocation,
+            lot=lot.strip(),
+            volume_ml=volume_ml,
+            prepared_at=prepared_at,
+            prepared_by=acting_user,
+        )
+        # The lot tells product from placebo, so the audit event (visible to monitors) omits it.
+        record(
+            "create",
+            actor=acting_user,
+            role=role,
+            site=participant.site,
+            obj=row,
+            participant=participant.study_id,
+            new={
+                "kit_code": allocation.kit_code,
+                "volume_ml": str(volume_ml),
+                "prepared_at": prepared_at,
+                "lot": "recorded (unblinded)",
+            },
+        )
+    return row
+
+
+def do_record_dosing(
+    participant: Participant,
+    acting_user,
+    *,
+    route: str,
+    volume_ml: Decimal,
+    started_at: dt.datetime,
+    stopped_at: dt.datetime,
+    administered_by,
+    injection_site: str = "",
+    interrupted: bool = False,
+    infusion_reaction: bool = False,
+    reaction_description: str = "",
+    reaction_onset: dt.datetime | None = None,
+    ae_reference: str = "",
+) -> Dosing:
+    """The single administration; its date becomes day 0 and the visit schedule follows."""
+    role = _require(acting_user, RANDOMIZERS, participant.site, "record dosing")
+    p = services.protocol()
+    enrolment.require_consent(participant, "dose")
+    errors = _dosing_errors(
+        p,
+        participant,
+        route,
+        volume_ml,
+        started_at,
+        stopped_at,
+        administered_by,
+        infusion_reaction,
+        reaction_description,
+    )
+    if errors:
+        raise RandomizationError("; ".join(errors))
+    with transaction.atomic(durable=True):
+        locked = Participant.objects.select_for_update().get(pk=participant.pk)
+        allocation = Allocation.objects.filter(participant=locked).first()
+        prep = Preparation.objects.filter(allocation=allocation).first() if allocation else None
+        if prep is None:
+            raise RandomizationError(
+                f"{locked.study_id} has no prepared kit: randomize, then the pharmacist prepares"
+            )
+        if Dosing.objects.filter(participant=locked).exists():
+            raise RandomizationError(f"{locked.study_id} is already dosed (single-dose design)")
+        if Decimal(volume_ml) > prep.volume_ml:
+            raise RandomizationError(
+                f"volume given {volume_ml} mL exceeds the prepared {prep.volume_ml} mL"
+            )
+        row = Dosing.objects.create(
+            participant=locked,
+            preparation=prep,
+            route=route,
+            injection_site=injection_site,
+            volume_ml=volume_ml,
+            started_at=started_at,
+            stopped_at=stopped_at,
+            interrupted=interrupted,
+            administered_by=administered_by,
+            infusion_reaction=infusion_reaction,
+            reaction_description=reaction_description,
+            reaction_onset=reaction_onset,
+            ae_reference=ae_reference,
+            recorded_by=acting_user,
+        )
+        record(
+            "create",
+            actor=acting_user,
+            role=role,
+            site=locked.site,
+            obj=row,
+            participant=locked.study_id,
+            new={
+                "kit_code": allocation.kit_code,
+                "route": route,
+                "volume_ml": str(volume_ml),
+                "started_at": started_at,
+                "stopped_at": stopped_at,
+                "administered_by": administered_by.display_name(),
+                "infusion_reaction": infusion_reaction,
+                "ae_reference": ae_reference,
+            },
+        )
+        set_anchor_date(
+            locked, timezone.localtime(started_at).date(), acting_user, reason="day 0 = dosing"
+        )
+    return row
+
+
+def _dosing_errors(
+    p, participant, route, volume_ml, started_at, stopped_at, administered_by, reaction, description
+) -> list[str]:
+    errors = []
+    if route not in p.routes:
+        errors.append(f"route {route!r} is not one of {', '.join(p.routes)}")
+    if not Decimal("0") < Decimal(volume_ml) <= Decimal("500"):
+        errors.append(f"volume {volume_ml} mL is outside 0–500 mL")
+    if stopped_at <= started_at:
+        errors.append("the stop time must be after the start time")
+    if started_at > timezone.now():
+        errors.append("the start time is in the future")
+    if not Access.for_user(administered_by).can(RANDOMIZERS, participant.site_id):
+        errors.append(
+            f"{administered_by.display_name()} is not site staff at {participant.site.code}"
+        )
+    if reaction and not description.strip():
+        errors.append("describe the infusion reaction (and report it as an adverse event)")
+    return errors

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class RandomizationConfig(AppConfig):
+    name = "trialdesk.randomization"
+    label = "randomization"
