@@ -198,8 +198,8 @@ def _print_table(protocol: Any, d: Any, analysis: str, results: list[Any]) -> No
         f"{'two' if b.sided == 2 else 'one'}-sided, {analysis} analysis"
         + (f", safety rule {d.safety_rule_code}" if d.safety_rule else ""),
     )
-    for col in ("effect (SD)", "P(reject)", "per look", "stop interim", "efficacy / futility /"
-                " safety", "E[n]", "bias (SD)"):  # fmt: skip
+    for col in ("effect", "P(reject)", "per look", "stop early", "eff / fut / safety",
+                "E\\[n]", "bias (SD)"):  # fmt: skip
         table.add_column(col, justify="right")
     for r in results:
         table.add_row(
@@ -260,7 +260,7 @@ def grid(protocol_path: Path, n_maxes: tuple[int, ...], plot: Path | None, **opt
     from rich.table import Table
 
     table = Table(title=f"{protocol.study.id}: design grid ({analysis} analysis)")
-    for col in ("n max", "effect (SD)", "P(reject)", "stop interim", "E[n]"):
+    for col in ("n max", "effect (SD)", "P(reject)", "stop early", "E\\[n]"):
         table.add_column(col, justify="right")
     for row in result.to_rows():
         table.add_row(

@@ -74,11 +74,19 @@ def boundary_from_protocol(protocol: Protocol, *, n_max: int | None = None) -> S
         return SimulationBoundary(
             critical_values=(float(crit),), n_per_look=(n_max,), sided=ss.sides, name=name
         )
+    alpha, sided = ss.alpha, ss.sides
+    if sided == 2 and interim.futility_spending:
+        # A futility bound has a direction: test the two-sided level as one-sided α/2 for a
+        # benefit of the experimental arm (same efficacy bounds for two looks; notes §3).
+        alpha, sided = alpha / 2.0, 1
+        name += f", one-sided α = {alpha:g} with {interim.futility_spending} futility"
+        if not interim.binding_futility:
+            name += " (non-binding)"
     design = group_sequential_design(
         information_fraction=interim.information_fractions,
-        alpha=ss.alpha,
+        alpha=alpha,
         beta=1.0 - ss.power,
-        sided=ss.sides,
+        sided=sided,
         spending=interim.efficacy_spending,
         futility=interim.futility_spending,
         binding=interim.binding_futility,
