@@ -74,11 +74,9 @@ def test_init_creates_admin_once_then_serve_answers(tmp_path):
     assert "already loaded" in second.stdout
 
     port = _free_port()
+    log = (tmp_path / "serve.log").open("wb")
     server = subprocess.Popen(
-        [TRIALDESK, "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        [TRIALDESK, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
     )
     try:
         body = b""
@@ -99,6 +97,7 @@ def test_init_creates_admin_once_then_serve_answers(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=10)
+        log.close()
 
 
 @pytest.mark.parametrize("command", [["--help"], ["protocol", "--help"]])

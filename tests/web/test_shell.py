@@ -53,16 +53,16 @@ def test_staff_home_shows_study_and_schedule_of_activities(login):
     protocol = get_protocol()
     page = login("coord_a").get(reverse("studies:home")).content.decode()
     assert protocol.study.id in page
-    for visit in protocol.visits:
-        assert visit.label in page
-    for form in protocol.forms:
-        assert form.label in page
+    for visit in protocol.visits.values():
+        assert visit.label.en in page
+    for form in protocol.forms.values():
+        assert form.label.en in page
 
 
 def test_staff_home_lists_only_the_users_sites(login):
     page = login("coord_b").get(reverse("studies:home")).content.decode()
     assert "02 " in page
-    assert "RS Dr. Hasan Sadikin" not in page.split("Your sites")[1].split("</dd>")[0]
+    assert "Hasan Sadikin" not in page.split("Your sites")[1].split("</dd>")[0]
 
 
 @pytest.mark.parametrize(

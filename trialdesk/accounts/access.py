@@ -64,7 +64,8 @@ class Access:
 
     def sites(self, *roles: str):
         ids = self.site_ids(*roles)
-        qs = Site.objects.filter(active=True)
+        # Inactive sites stay visible to their staff (closed to enrolment, not to follow-up).
+        qs = Site.objects.all()
         return qs if ids is None else qs.filter(pk__in=ids)
 
 

@@ -174,6 +174,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 # Served by WhiteNoise straight from the apps' static folders (no collectstatic step needed).
 WHITENOISE_USE_FINDERS = True
 

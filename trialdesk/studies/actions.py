@@ -35,17 +35,17 @@ def do_load_protocol(
         else:
             row = ProtocolVersion.objects.create(
                 study_id=study_id,
-                version=str(protocol.study.version),
+                version=str(protocol.study.protocol_version),
                 sha256=digest,
                 source_path=str(path),
                 yaml_text=text,
                 loaded_by=acting_user,
             )
             created = True
-        for spec in protocol.sites:
+        for spec in protocol.sites.values():
             Site.objects.update_or_create(
                 code=spec.code,
-                defaults={"name": spec.name, "city": getattr(spec, "city", "") or ""},
+                defaults={"name": spec.name, "city": spec.city, "active": spec.active},
             )
         record(
             "load",

@@ -15,8 +15,8 @@ def public_home(request):
 def home(request):
     protocol = get_protocol()
     access = get_access(request)
-    visits = list(protocol.visits)
-    forms = list(protocol.forms)
+    visits = list(protocol.visits.values())
+    forms = list(protocol.forms.values())
     rows = [
         {"form": form, "cells": [form.code in visit.forms for visit in visits]} for form in forms
     ]
