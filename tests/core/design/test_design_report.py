@@ -1,0 +1,83 @@
+"""The design report, built from plain inputs (no protocol file needed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from trialdesk.reports.design_report import DesignInputs, SafetyRuleInputs, build_report
+
+SEED = DesignInputs(
+    study_id="NCT07183384",
+    title="seed",
+    test="t",
+    alpha=0.05,
+    sided=2,
+    power=0.8,
+    dropout=0.1,
+    n_per_arm=40,
+    effect=0.67,
+    information_fractions=(0.5, 1.0),
+    efficacy_spending="asOF",
+    futility_spending="bsOF",
+    safety_rules=(
+        SafetyRuleInputs(
+            code="pocock",
+            label="Pocock-type p0 = 0.10, alpha = 0.05",
+            kind="count_boundary",
+            n_max=40,
+            steps=((2, 2), (5, 3), (10, 4), (15, 5), (21, 6), (27, 7), (33, 8), (40, 9)),
+        ),
+        SafetyRuleInputs(
+            code="bayes",
+            label="Bayes",
+            kind="beta_binomial",
+            n_max=40,
+            prior_mean=0.007,
+            prior_n=10,
+            threshold=0.1,
+            posterior_probability=0.9,
+            min_n=3,
+        ),
+    ),
+)
+
+
+def test_seed_report_numbers() -> None:
+    report = build_report(SEED)
+    assert report.fixed.n_enrolled == (40, 40)
+    assert report.sample_size_ok
+    # one-sided 0.025 asOF + bsOF (non-binding) at t = 0.5: inflation 1.0560 (rpact)
+    assert report.design.inflation_factor == pytest.approx(1.0560, abs=1e-4)
+    assert report.design.critical_values == pytest.approx((2.9626, 1.9686), abs=1e-4)
+    assert report.power_with_interim == pytest.approx(0.779, abs=2e-3)
+    assert report.n_evaluable_needed == 38
+    assert report.n_per_arm_needed == 43
+    assert not report.interim_ok
+
+
+def test_protocol_count_boundary_operating_characteristics() -> None:
+    # clinical notes §4.2(b): P(stop) 0.05 at 10 %, 0.50 at 20 %, 0.92 at 30 %
+    pocock = build_report(SEED).safety[0]
+    stop = {oc.rate: oc.probability_stop for oc in pocock.characteristics}
+    assert stop[0.1] == pytest.approx(0.0496, abs=1e-4)
+    assert stop[0.2] == pytest.approx(0.4996, abs=1e-4)
+    assert stop[0.3] == pytest.approx(0.9158, abs=1e-4)
+    assert pocock.ranges()[0] == ("1–2", "≥ 2")
+
+
+def test_no_interim() -> None:
+    report = build_report(
+        DesignInputs(
+            study_id="X",
+            title="t",
+            test="t",
+            alpha=0.05,
+            sided=2,
+            power=0.8,
+            dropout=0.0,
+            n_per_arm=30,
+            effect=0.8,
+        )  # fmt: skip
+    )
+    assert report.design is None
+    assert report.n_per_arm_needed is None
