@@ -380,6 +380,18 @@ def _derive(protocol, form: Form, result: FormResult, values: dict) -> None:
         result.derived[code] = None if is_missing(value) else value
         values[f"{form.code}.{code}"] = value
         if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+            try:  # a derived value beyond its hard limits means an input is wrong (e.g. a birth date)
+                _check_hard(fld, float(value), fmt_num(value), fld.unit or "")
+            except FieldInvalid as exc:
+                inputs = [
+                    n.split(".", 1)[1]
+                    for n in protocol.compile(fld.derived, context=form.code).names
+                    if n.startswith(f"{form.code}.")
+                ]
+                result.errors[code] = (
+                    f"{exc} — check {', '.join(inputs) or 'the values it is calculated from'}"
+                )
+                continue
             problem = soft_problem(fld, float(value))
             if problem:
                 result.queries.append(Issue(code, problem, origin="soft_limit"))

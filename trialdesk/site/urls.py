@@ -8,4 +8,8 @@ urlpatterns = [
     path("accounts/", include("trialdesk.accounts.urls")),
     path("", include("trialdesk.studies.urls")),
     path("admin/", admin.site.urls),
+    path("participants/", include("trialdesk.participants.urls")),
+    path("visits/", include("trialdesk.visits.urls")),
+    path("crfs/", include("trialdesk.crfs.urls")),
+    path("audit/", include("trialdesk.audit.urls")),
 ]

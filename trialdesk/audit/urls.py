@@ -1,0 +1,6 @@
+from django.urls import path
+
+from trialdesk.audit import views
+
+app_name = "audit"
+urlpatterns = [path("export/", views.export, name="export")]

@@ -1,0 +1,125 @@
+"""Visit date, missed and unscheduled visits, and the site worklist."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect, render
+
+from trialdesk.accounts.access import get_access, require_role
+from trialdesk.participants.scoping import (
+    ENTRY_ROLES,
+    READ_ROLES,
+    in_scope_or_404,
+    participant_or_404,
+    visible_participants,
+)
+from trialdesk.visits.actions import (
+    VisitError,
+    do_add_unscheduled_visit,
+    do_mark_visit_missed,
+    do_record_visit_date,
+)
+from trialdesk.visits.models import Visit
+
+
+def _visit_for_entry(request, pk: int) -> Visit:
+    visit = get_object_or_404(Visit.objects.select_related("participant__site"), pk=pk)
+    in_scope_or_404(request, visit.participant)
+    if not get_access(request).can(ENTRY_ROLES, visit.participant.site_id):
+        raise PermissionDenied("only site staff record visits")
+    return visit
+
+
+def _back(visit):
+    return redirect("participants:detail", study_id=visit.participant.study_id)
+
+
+@require_role(*ENTRY_ROLES)
+def record_date(request, pk: int):
+    if request.method != "POST":
+        return redirect("participants:list")
+    visit = _visit_for_entry(request, pk)
+    try:
+        day = dt.date.fromisoformat(request.POST.get("actual_date", ""))
+    except ValueError:
+        messages.error(request, "the visit date must be a date (YYYY-MM-DD)")
+        return _back(visit)
+    try:
+        do_record_visit_date(visit, day, request.user, reason=request.POST.get("reason", ""))
+    except VisitError as exc:
+        messages.error(request, str(exc))
+    return _back(visit)
+
+
+@require_role(*ENTRY_ROLES)
+def mark_missed(request, pk: int):
+    if request.method != "POST":
+        return redirect("participants:list")
+    visit = _visit_for_entry(request, pk)
+    try:
+        do_mark_visit_missed(visit, request.user, reason=request.POST.get("reason", ""))
+    except VisitError as exc:
+        messages.error(request, str(exc))
+    return _back(visit)
+
+
+@require_role(*ENTRY_ROLES)
+def add_unscheduled(request, study_id: str):
+    if request.method != "POST":
+        return redirect("participants:list")
+    participant = participant_or_404(request, study_id)
+    if not get_access(request).can(ENTRY_ROLES, participant.site_id):
+        raise PermissionDenied("only site staff add visits")
+    try:
+        do_add_unscheduled_visit(participant, request.user, reason=request.POST.get("reason", ""))
+    except VisitError as exc:
+        messages.error(request, str(exc))
+    return redirect("participants:detail", study_id=study_id)
+
+
+def worklist_data(request, today: dt.date | None = None) -> dict:
+    from trialdesk.crfs.models import FormInstance, Query
+
+    today = today or dt.date.today()
+    week_end = today + dt.timedelta(days=7)
+    participants = visible_participants(request)
+    visits = Visit.objects.filter(
+        participant__in=participants,
+        actual_date__isnull=True,
+        missed=False,
+        target_date__isnull=False,
+    ).select_related("participant__site")
+    due = [
+        v
+        for v in visits
+        if v.state(today) == Visit.State.DUE
+        or (
+            v.state(today) == Visit.State.UPCOMING
+            and (v.earliest_date or v.target_date) <= week_end
+        )
+    ]
+    overdue = [v for v in visits if v.state(today) == Visit.State.OVERDUE]
+    incomplete = FormInstance.objects.filter(
+        participant__in=participants, status="in_progress"
+    ).select_related("visit", "participant")
+    queries = (
+        Query.objects.filter(participant__in=participants)
+        .exclude(status="closed")
+        .select_related("form__visit", "participant")
+    )
+    return {
+        "today": today,
+        "due": sorted(due, key=lambda v: v.target_date),
+        "overdue": sorted(overdue, key=lambda v: v.latest_date or v.target_date),
+        "incomplete": incomplete[:200],
+        "queries": queries[:200],
+        "open_query_count": queries.count(),
+    }
+
+
+@require_role(*READ_ROLES)
+def worklist(request):
+    return render(request, "visits/worklist.html", worklist_data(request))
