@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import difflib
+import hashlib
+import threading
 import types
 import typing
+from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,6 +23,10 @@ from trialdesk.core.protocol.errors import Problem, ProtocolError
 from trialdesk.core.protocol.protocol import Protocol
 
 Loc = tuple[str | int, ...]
+
+_CACHE: OrderedDict[str, Protocol] = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+_CACHE_SIZE = 8
 
 
 def load_protocol(path: str | Path) -> Protocol:
@@ -37,7 +44,26 @@ def load_protocol(path: str | Path) -> Protocol:
 
 
 def load_protocol_text(text: str, *, source: str = "<text>") -> Protocol:
-    """Load and validate a protocol from YAML ``text`` (``source`` names it in messages)."""
+    """Load and validate a protocol from YAML ``text`` (``source`` names it in messages).
+
+    Successful loads are cached by the text's SHA-256 (the model is frozen), so loading the
+    same file again in one process is free; a failing text is parsed again every time.
+    """
+    key = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    with _CACHE_LOCK:
+        cached = _CACHE.get(key)
+        if cached is not None:
+            _CACHE.move_to_end(key)
+            return cached
+    protocol = _load(text, source)
+    with _CACHE_LOCK:
+        _CACHE[key] = protocol
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return protocol
+
+
+def _load(text: str, source: str) -> Protocol:
     tree = _parse_yaml(text, source)
     data = _plain(tree)
     try:
