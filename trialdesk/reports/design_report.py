@@ -214,11 +214,22 @@ def _rule_inputs(rule: Any, n_per_arm: int, n_arms: int) -> SafetyRuleInputs:
 def build_report(inputs: DesignInputs) -> DesignReport:
     """Compute every number of the report from plain inputs."""
     test = inputs.test if inputs.test in ("t", "z") else "t"
-    common = {"alpha": inputs.alpha, "sided": inputs.sided, "test": test,
-              "dropout": inputs.dropout, "block_size": inputs.block_size}  # fmt: skip
-    fixed = power_two_means(effect=inputs.effect, power=inputs.power, **common)
+
+    def solve(n: float | None, effect: float | None) -> PowerResult:
+        return power_two_means(
+            n_per_group=n,
+            effect=effect,
+            power=inputs.power,
+            alpha=inputs.alpha,
+            sided=inputs.sided,
+            test=test,
+            dropout=inputs.dropout,
+            block_size=inputs.block_size,
+        )
+
+    fixed = solve(None, inputs.effect)
     evaluable = evaluable_per_group(n_enrolled=inputs.n_per_arm, dropout=inputs.dropout)
-    implied = power_two_means(n_per_group=evaluable, effect=None, power=inputs.power, **common)
+    implied = solve(evaluable, None)
     design, note = _interim_design(inputs)
     power_gsd = n_eval_needed = n_needed = None
     if design is not None:
@@ -280,6 +291,8 @@ def _interim_design(inputs: DesignInputs) -> tuple[GroupSequentialDesign | None,
 def _safety(rule: SafetyRuleInputs) -> SafetyRuleReport:
     checkpoints = list(range(max(rule.min_n, 1), rule.n_max + 1))
     if rule.kind == "beta_binomial":
+        assert rule.threshold is not None and rule.posterior_probability is not None
+        assert rule.prior_mean is not None and rule.prior_n is not None
         boundary = bayesian_boundary(
             checkpoints=checkpoints,
             threshold=rule.threshold,

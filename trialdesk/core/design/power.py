@@ -400,17 +400,26 @@ def _solve(
     if a is not None and pw is not None and pw <= a:
         raise v.reject("power", pw, f"power must exceed alpha = {a:g}")
     which = missing[0]
+    args: list[float | None] = [n, effect, a]
     if which == "power":
-        return n, effect, power_at(n, effect, a), a, which
-    if which == "alpha":
-        root = _root(lambda x: power_at(n, effect, x) - pw, 1e-10, 1 - 1e-10, "alpha")
-        return n, effect, pw, root, which
-    if which == "n_per_group":
-        root = _root(lambda x: power_at(x, effect, a) - pw, n_min, None, "n_per_group")
-        return root, effect, pw, a, which
-    lo, hi = effect_bounds
-    root = _root(lambda d: power_at(n, d, a) - pw, lo, hi, effect_name)
-    return n, root, pw, a, which
+        known = [_known(x) for x in args]
+        return known[0], known[1], power_at(*known), known[2], which
+    target = _known(pw)
+    slot = {"n_per_group": 0, effect_name: 1, "alpha": 2}[which]
+    lo, hi = {0: (n_min, None), 1: effect_bounds, 2: (1e-10, 1 - 1e-10)}[slot]
+
+    def shortfall(x: float) -> float:
+        full = [_known(y) if i != slot else x for i, y in enumerate(args)]
+        return power_at(*full) - target
+
+    args[slot] = _root(shortfall, lo, hi, which)
+    known = [_known(x) for x in args]
+    return known[0], known[1], target, known[2], which
+
+
+def _known(x: float | None) -> float:
+    assert x is not None
+    return x
 
 
 def _root(f: Callable[[float], float], lo: float, hi: float | None, name: str) -> float:
@@ -471,10 +480,10 @@ def _result(
     )
 
 
-def _replace(res: PowerResult, **changes: object) -> PowerResult:
+def _replace(res: PowerResult, *, effect: float, p1: float, p2: float) -> PowerResult:
     from dataclasses import replace
 
-    return replace(res, **changes)
+    return replace(res, effect=effect, p1=p1, p2=p2)
 
 
 def _standardize(

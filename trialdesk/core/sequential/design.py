@@ -35,6 +35,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 from scipy import optimize
 from scipy.stats import norm
@@ -381,14 +382,14 @@ class _Spec:
 
 
 def _build(spec: _Spec) -> GroupSequentialDesign:
-    upper_no_futility = None if spec.futility and spec.binding else _efficacy_bounds(spec)
+    futility_bounds: list[float] | None = None
     if spec.futility is None:
-        upper = upper_no_futility
+        upper = _efficacy_bounds(spec)
         lower = _lower_bounds(spec, upper, None)
         drift = _power_drift(spec, upper, lower)
-        futility_bounds = None
     else:
-        drift, upper, futility_bounds = _futility_design(spec, upper_no_futility)
+        fixed = None if spec.binding else _efficacy_bounds(spec)
+        drift, upper, futility_bounds = _futility_design(spec, fixed)
         lower = _lower_bounds(spec, upper, futility_bounds)
     return _characterize(spec, upper, lower, futility_bounds, drift)
 
@@ -461,12 +462,16 @@ def _spending_bounds(
     for k, tk in enumerate(spec.t):
         target = cumulative[k] - spent
         spent = cumulative[k]
-        c = _solve_upper(lambda c, s=state, tk=tk, g=target: _h0_exit(s, c, tk, spec.sided) - g)
+        c = _solve_upper(partial(_h0_excess, state, tk, spec.sided, target))
         bounds.append(c)
         if k < len(spec.t) - 1:
             lower = -c if spec.sided == 2 else (futility[k] if futility else -_INF)
             state = ig.advance(state, lower, c, tk, 0.0)
     return bounds
+
+
+def _h0_excess(state: ig.State, t: float, sided: int, target: float, c: float) -> float:
+    return _h0_exit(state, c, t, sided) - target
 
 
 def _h0_exit(state: ig.State, c: float, t: float, sided: int) -> float:
@@ -478,7 +483,8 @@ def _h0_exit(state: ig.State, c: float, t: float, sided: int) -> float:
 
 def _wang_tsiatis(spec: _Spec) -> list[float]:
     """Classical Wang-Tsiatis bounds c t_k^(Δ - 1/2); c spends exactly α (J&T §2.7.1)."""
-    delta = float(spec.family.parameter)
+    assert spec.family.parameter is not None
+    delta = spec.family.parameter
     shape = [tk ** (delta - 0.5) for tk in spec.t]
 
     def excess(c: float) -> float:
@@ -490,7 +496,8 @@ def _wang_tsiatis(spec: _Spec) -> list[float]:
 
 def _haybittle_peto(spec: _Spec) -> list[float]:
     """Interim bounds 3; the last bound spends what is left of α exactly."""
-    interim = [float(spec.family.parameter)] * (len(spec.t) - 1)
+    assert spec.family.parameter is not None
+    interim = [spec.family.parameter] * (len(spec.t) - 1)
     spent = _total_h0([*interim, _INF], spec)
     if spent >= spec.alpha:
         raise v.reject(
@@ -603,9 +610,7 @@ def _futility_pass(
     for k, tk in enumerate(spec.t):
         if upper_fixed is None:
             target_a = cum_alpha[k] - (cum_alpha[k - 1] if k else 0.0)
-            c = _solve_upper(
-                lambda c, s=h0, tk=tk, g=target_a: ig.exit_upper(s, c, tk, 0.0) - g, strict=False
-            )
+            c = _solve_upper(partial(_h0_excess, h0, tk, 1, target_a), strict=False)
         else:
             c = upper_fixed[k]
         upper.append(c)

@@ -206,7 +206,7 @@ def repeated_confidence_interval(
     """
     k = _stage(design, stage)
     est = _finite("estimate", estimate)
-    se = v.positive("standard_error", standard_error)
+    se = v.positive("standard_error", _finite("standard_error", standard_error))
     c = design.critical_values[k - 1]
     return est - c * se, est + c * se
 

@@ -44,11 +44,13 @@ def _pocock(t: float, total: float, _p: float | None) -> float:
 
 
 def _kim_demets(t: float, total: float, rho: float | None) -> float:
-    return total * t ** float(rho)
+    assert rho is not None
+    return total * t**rho
 
 
 def _hsd(t: float, total: float, gamma: float | None) -> float:
-    g = float(gamma)
+    assert gamma is not None
+    g = gamma
     if abs(g) < 1e-12:
         return total * t
     return total * (1.0 - math.exp(-g * t)) / (1.0 - math.exp(-g))
