@@ -12,4 +12,6 @@ urlpatterns = [
     path("visits/", include("trialdesk.visits.urls")),
     path("crfs/", include("trialdesk.crfs.urls")),
     path("audit/", include("trialdesk.audit.urls")),
+    path("enrolment/", include("trialdesk.enrolment.urls")),
+    path("randomization/", include("trialdesk.randomization.urls")),
 ]

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from trialdesk.randomization import views
+from trialdesk.randomization.api import api
+
+app_name = "randomization"
+urlpatterns = [
+    path("", views.overview, name="overview"),
+    path("list/", views.list_admin, name="list-admin"),
+    path("report/", views.report, name="report"),
+    path("pharmacy/", views.pharmacy, name="pharmacy"),
+    path("participants/<str:study_id>/", views.participant, name="participant"),
+    path("participants/<str:study_id>/unblind/", views.unblind, name="unblind"),
+    path("unblindings/<int:pk>/", views.unblinding, name="unblinding"),
+    path("api/", api.urls),
+]

@@ -1,0 +1,265 @@
+"""HTML skin on the randomization actions. Arms are rendered only when
+``services.can_see_arm`` says so; everything else shows randomization number and kit code."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+
+import numpy as np
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.views.decorators.http import require_POST
+
+from trialdesk.accounts.access import get_access, require_role
+from trialdesk.accounts.models import Role
+from trialdesk.core.randomization import simulate_balance
+from trialdesk.enrolment import services as enrolment
+from trialdesk.randomization import actions, services
+from trialdesk.randomization.api import READ_ROLES, participant_in_scope
+from trialdesk.randomization.models import Allocation, RandomizationList, Unblinding
+
+LIST_ROLES = (Role.UNBLINDED_STATISTICIAN,)
+
+
+@require_role(*READ_ROLES, Role.UNBLINDED_STATISTICIAN)
+def overview(request):
+    access = get_access(request)
+    ids = access.site_ids(*READ_ROLES, Role.UNBLINDED_STATISTICIAN)
+    rows = Allocation.objects.select_related("participant__site").order_by("allocated_at")
+    if ids is not None:
+        rows = rows.filter(participant__site_id__in=ids)
+    rlist = RandomizationList.objects.filter(active=True).first()
+    return render(
+        request,
+        "randomization/overview.html",
+        {
+            "rows": rows,
+            "unblinded": services.can_see_arm(access),
+            "rlist": rlist,
+            "is_list_owner": access.has_role(*LIST_ROLES),
+            "is_pharmacist": access.has_role(Role.PHARMACIST),
+        },
+    )
+
+
+def _when(text: str) -> dt.datetime | None:
+    value = parse_datetime((text or "").strip().replace(" ", "T"))
+    if value is not None and timezone.is_naive(value):
+        value = timezone.make_aware(value)
+    return value
+
+
+def _decimal(text: str) -> Decimal | None:
+    try:
+        return Decimal((text or "").strip())
+    except InvalidOperation:
+        return None
+
+
+@require_role(*READ_ROLES)
+def participant(request, study_id: str):
+    p = participant_in_scope(request, study_id)
+    access = get_access(request)
+    if request.method == "POST":
+        return _post_participant(request, p, access)
+    allocation = Allocation.objects.filter(participant=p).first()
+    prep = getattr(allocation, "preparation", None) if allocation else None
+    dosing = getattr(p, "dosing", None)
+    reasons = [] if allocation else enrolment.readiness(p)
+    site_staff = (
+        get_user_model()
+        .objects.filter(
+            memberships__site=p.site,
+            memberships__active=True,
+            memberships__role__in=actions.RANDOMIZERS,
+        )
+        .distinct()
+    )
+    return render(
+        request,
+        "randomization/participant.html",
+        {
+            "p": p,
+            "allocation": allocation,
+            "prep": prep,
+            "dosing": dosing,
+            "reasons": reasons,
+            "unblinded": services.can_see_arm(access),
+            "arm_label": services.arm_label(services.protocol(), allocation.arm)
+            if allocation and services.can_see_arm(access)
+            else "",
+            "can_randomize": access.can(actions.RANDOMIZERS, p.site_id),
+            "can_prepare": access.can((Role.PHARMACIST,), p.site_id),
+            "can_unblind": access.can((Role.INVESTIGATOR,), p.site_id),
+            "routes": list(services.protocol().routes),
+            "site_staff": site_staff,
+        },
+    )
+
+
+def _post_participant(request, p, access):
+    what = request.POST.get("action")
+    try:
+        if what == "randomize":
+            a = actions.do_randomize_participant(p, request.user)
+            messages.success(request, f"Randomized: {a.randomization_number}, kit {a.kit_code}")
+        elif what == "prepare":
+            a = Allocation.objects.get(participant=p)
+            actions.do_record_preparation(
+                a,
+                request.user,
+                lot=request.POST.get("lot", ""),
+                volume_ml=_decimal(request.POST.get("volume_ml")) or Decimal("0"),
+                prepared_at=_when(request.POST.get("prepared_at")) or timezone.now(),
+            )
+            messages.success(request, f"Kit {a.kit_code} prepared")
+        elif what == "dose":
+            _dose(request, p)
+            messages.success(request, "Dosing recorded; day 0 set and visits scheduled")
+        else:
+            raise actions.RandomizationError(f"unknown action {what!r}")
+    except PermissionDenied:
+        raise
+    except enrolment.NotReady as exc:
+        messages.error(request, "Not ready: " + "; ".join(exc.reasons))
+    except (actions.RandomizationError, enrolment.ConsentError, Allocation.DoesNotExist) as exc:
+        messages.error(request, str(exc) or "not randomized")
+    return redirect("randomization:participant", study_id=p.study_id)
+
+
+def _dose(request, p):
+    post = request.POST
+    started, stopped = _when(post.get("started_at")), _when(post.get("stopped_at"))
+    volume = _decimal(post.get("volume_ml"))
+    if started is None or stopped is None or volume is None:
+        raise actions.RandomizationError(
+            "enter start and stop as YYYY-MM-DD HH:MM and the volume in mL"
+        )
+    giver = get_user_model().objects.filter(pk=post.get("administered_by") or 0).first()
+    if giver is None:
+        raise actions.RandomizationError("choose who administered the dose")
+    actions.do_record_dosing(
+        p,
+        request.user,
+        route=post.get("route", ""),
+        volume_ml=volume,
+        started_at=started,
+        stopped_at=stopped,
+        administered_by=giver,
+        injection_site=post.get("injection_site", ""),
+        interrupted=bool(post.get("interrupted")),
+        infusion_reaction=bool(post.get("infusion_reaction")),
+        reaction_description=post.get("reaction_description", ""),
+        ae_reference=post.get("ae_reference", ""),
+    )
+
+
+@require_POST
+@require_role(Role.INVESTIGATOR)
+def unblind(request, study_id: str):
+    p = participant_in_scope(request, study_id)
+    try:
+        row = actions.do_emergency_unblind(p, request.user, reason=request.POST.get("reason", ""))
+    except actions.RandomizationError as exc:
+        messages.error(request, str(exc))
+        return redirect("randomization:participant", study_id=p.study_id)
+    return redirect("randomization:unblinding", pk=row.pk)
+
+
+@require_role(Role.INVESTIGATOR)
+def unblinding(request, pk: int):
+    row = (
+        Unblinding.objects.select_related("allocation__participant")
+        .filter(pk=pk, requested_by=request.user)
+        .first()
+    )
+    if row is None:  # someone else's code break: not even its existence is shown
+        raise Http404("no such unblinding of yours")
+    return render(
+        request,
+        "randomization/unblinding.html",
+        {"row": row, "arm_label": services.arm_label(services.protocol(), row.allocation.arm)},
+    )
+
+
+@require_role(Role.PHARMACIST)
+def pharmacy(request):
+    ids = get_access(request).site_ids(Role.PHARMACIST)
+    rows = Allocation.objects.select_related("participant__site", "preparation").order_by(
+        "allocated_at"
+    )
+    if ids is not None:
+        rows = rows.filter(participant__site_id__in=ids)
+    p = services.protocol()
+    return render(
+        request,
+        "randomization/pharmacy.html",
+        {"rows": [(a, services.arm_label(p, a.arm)) for a in rows]},
+    )
+
+
+@require_role(*LIST_ROLES)
+def list_admin(request):
+    if request.method == "POST":
+        _post_list(request)
+        return redirect("randomization:list-admin")
+    rlist = RandomizationList.objects.filter(active=True).first()
+    strata = []
+    if rlist:
+        strata = (
+            rlist.slots.values("stratum")
+            .annotate(total=Count("pk"), used=Count("pk", filter=Q(used=True)))
+            .order_by("stratum")
+        )
+    return render(request, "randomization/list_admin.html", {"rlist": rlist, "strata": strata})
+
+
+def _post_list(request):
+    what = request.POST.get("action")
+    try:
+        seed = int(request.POST.get("seed", "")) if what in ("generate", "verify") else 0
+        if what == "generate":
+            per = int(request.POST.get("slots_per_stratum") or 40)
+            rlist = actions.do_generate_list(request.user, seed=seed, slots_per_stratum=per)
+            messages.success(request, f"List generated, sha256 {rlist.sha256}")
+        elif what == "verify":
+            ok = actions.do_verify_list(request.user, seed=seed)
+            (messages.success if ok else messages.error)(
+                request, "The list matches the seed" if ok else "The list does NOT match"
+            )
+        elif what == "import":
+            upload = request.FILES.get("file")
+            text = upload.read().decode("utf-8-sig") if upload else request.POST.get("csv", "")
+            rlist = actions.do_import_list(request.user, csv_text=text)
+            messages.success(request, f"List imported, sha256 {rlist.sha256}")
+    except ValueError as exc:
+        messages.error(request, str(exc) if str(exc) else "enter a whole-number seed")
+
+
+@require_role(*LIST_ROLES)
+def report(request):
+    rlist = RandomizationList.objects.filter(active=True).first()
+    p = services.protocol()
+    spec = actions.spec_of(rlist) if rlist else services.spec_from_protocol(p, slots_per_stratum=40)
+    n = p.study.target_enrollment
+    sims = int(request.GET.get("simulations") or (200 if spec.method == "minimization" else 10000))
+    result = simulate_balance(
+        spec=spec, n_participants=n, n_simulations=min(sims, 100000), rng=np.random.default_rng()
+    )
+    per_stratum = []
+    if rlist:
+        per_stratum = (
+            rlist.slots.values("stratum", "arm").annotate(n=Count("pk")).order_by("stratum", "arm")
+        )
+    return render(
+        request,
+        "randomization/report.html",
+        {"rlist": rlist, "spec": spec, "result": result, "per_stratum": per_stratum},
+    )
