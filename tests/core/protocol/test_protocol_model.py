@@ -129,6 +129,21 @@ def test_strata_source_derivation(p: Protocol) -> None:
     assert p.derive("demog", features)["pe_severe"] is UNKNOWN
 
 
+def test_stratum_levels(p: Protocol) -> None:
+    values = {"demog.delivery_mode": "CS_EMERGENCY", "demog.pe_severe": False}
+    assert p.stratum(values) == {"delivery_mode": "CS", "pe_severe": "NOT_SEVERE"}
+    assert p.stratum({"demog.delivery_mode": "VAGINAL_SPONT"}) == {
+        "delivery_mode": "VAGINAL",
+        "pe_severe": None,
+    }
+
+
+def test_collected_once(p: Protocol) -> None:
+    assert p.collected_once("demog") and p.collected_once("dosing")
+    assert not p.collected_once("hematology")  # SCR, D7, M1, ...
+    assert not p.collected_once("vitals") and not p.collected_once("ae")
+
+
 def test_edit_checks_fire_only_on_false(p: Protocol) -> None:
     severe = p.compile(p.form("vitals").checks["severe_range_bp"].expression, context="vitals")
     assert severe.truth({"sbp": 165, "dbp": 95}) is Truth.FALSE  # fires

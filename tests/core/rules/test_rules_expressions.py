@@ -237,7 +237,7 @@ def test_years_between_and_today() -> None:
         ("days_between(demog.delivery_date)", "days_between() takes 2..2 arguments, got 1"),
         ("hbg > 1", "unknown field 'hbg' in form 'lab' (did you mean 'hgb'?)"),
         ("labs.hgb > 1", "'labs' is not a form"),
-        ("vitals.sbp > 1", "belongs to a repeating form"),
+        ("vitals.sbp > 1", "has more than one value per participant"),
         ("true", "write True instead of true"),
         ("hgb in hct", "must be a list [..] or a multichoice field"),
     ],

@@ -23,7 +23,7 @@ Protocol
     (collections are dicts keyed by code, in file order). Accessors: ``form(code)``,
     ``field("form.field")``, ``visit(code)``, ``arm(code)``, ``codelist(code)``,
     ``schedule_of_activities()`` (visit → forms), ``visits_of(form)``, ``log_forms()``,
-    ``randomization_visit()``, ``consent_version_on(date)``, ``schema()``,
+    ``randomization_visit()``, ``consent_version_on(date)``, ``rule_schema()``,
     ``compile(text, context=form)``, ``evaluate_eligibility(values) -> EligibilityResult``,
     ``derive(form, values) -> dict``.
 Model classes: Study, Site, Route, Arm, Allocation, StratificationFactor, StratumLevel,

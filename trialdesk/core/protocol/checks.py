@@ -98,8 +98,14 @@ def _field_ref(
     elif field_code not in p.forms[form_code].fields:
         known = ", ".join(p.forms[form_code].fields)
         yield loc, f"{ref!r}: form {form_code!r} has no field {field_code!r} (fields: {known})"
-    elif p.forms[form_code].repeating and not allow_repeating:
-        yield loc, f"{ref!r}: form {form_code!r} is repeating, so it has no single value here"
+    elif not allow_repeating and not p.collected_once(form_code):
+        yield (
+            loc,
+            (
+                f"{ref!r}: form {form_code!r} has more than one record per participant "
+                "(repeating, log, or collected at several visits), so it has no single value here"
+            ),
+        )
 
 
 def _visit_refs(p: Protocol, codes: tuple[str, ...] | list[str], loc: Loc) -> Iterator[Issue]:
@@ -222,11 +228,12 @@ def _visits(p: Protocol) -> Iterator[Issue]:
             visit.day is not None or visit.window_before or visit.window_after
         ):
             yield (*loc, "day"), f"unscheduled visit {code!r} must not have a day or a window"
-        for index, form in enumerate(visit.forms):
-            if form not in p.forms:
-                yield (*loc, "forms", index), f"unknown form {form!r} (forms: {', '.join(p.forms)})"
-            elif visit.forms.index(form) != index:
-                yield (*loc, "forms", index), f"form {form!r} is listed twice at visit {code!r}"
+        for index, form_code in enumerate(visit.forms):
+            floc = (*loc, "forms", index)
+            if form_code not in p.forms:
+                yield floc, f"unknown form {form_code!r} (forms: {', '.join(p.forms)})"
+            elif visit.forms.index(form_code) != index:
+                yield floc, f"form {form_code!r} is listed twice at visit {code!r}"
     yield from _visit_order_and_windows(p)
     yield from _special_visits(p)
     scheduled_forms = {f for v in p.visits.values() for f in v.forms}
@@ -242,30 +249,30 @@ def _visits(p: Protocol) -> Iterator[Issue]:
 
 
 def _visit_order_and_windows(p: Protocol) -> Iterator[Issue]:
-    previous = None
-    for code, visit in p.visits.items():
-        if visit.day is None:
-            continue
-        if previous is not None:
-            prev_code, prev = previous
-            if visit.day <= prev.day:
-                yield (
-                    ("visits", code, "day"),
-                    (
-                        f"visit {code!r} (day {visit.day}) must come after {prev_code!r} "
-                        f"(day {prev.day}); list scheduled visits in day order"
-                    ),
-                )
-            elif visit.earliest_day <= prev.latest_day:
-                yield (
-                    ("visits", code, "window_before"),
-                    (
-                        f"window of {code!r} (days {visit.earliest_day} to {visit.latest_day}) "
-                        f"overlaps window of {prev_code!r} (days {prev.earliest_day} to "
-                        f"{prev.latest_day})"
-                    ),
-                )
-        previous = (code, visit)
+    windows = [
+        (code, v.day, v.day - v.window_before, v.day + v.window_after)
+        for code, v in p.visits.items()
+        if v.day is not None
+    ]
+    for (prev, prev_day, prev_lo, prev_hi), (code, day, lo, hi) in zip(
+        windows, windows[1:], strict=False
+    ):
+        if day <= prev_day:
+            yield (
+                ("visits", code, "day"),
+                (
+                    f"visit {code!r} (day {day}) must come after {prev!r} (day {prev_day}); "
+                    "list scheduled visits in day order"
+                ),
+            )
+        elif lo <= prev_hi:
+            yield (
+                ("visits", code, "window_before"),
+                (
+                    f"window of {code!r} (days {lo} to {hi}) overlaps window of {prev!r} "
+                    f"(days {prev_lo} to {prev_hi})"
+                ),
+            )
 
 
 def _special_visits(p: Protocol) -> Iterator[Issue]:
@@ -434,8 +441,8 @@ def _form_expressions(p: Protocol, form: Form) -> Iterator[Issue]:
                 p, field.derived, form.code, (*loc, "derived"), want, f"a {field.type} field"
             )
     for code, check in form.checks.items():
-        loc = ("forms", form.code, "checks", code, "expression")
-        yield from _compile(p, check.expression, form.code, loc, boolean, "an edit check")
+        cloc = ("forms", form.code, "checks", code, "expression")
+        yield from _compile(p, check.expression, form.code, cloc, boolean, "an edit check")
 
 
 def _derivation_cycles(p: Protocol, form: Form) -> Iterator[Issue]:

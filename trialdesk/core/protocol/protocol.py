@@ -152,17 +152,33 @@ class Protocol(Model):
         return None
 
     # -- expressions ---------------------------------------------------------------------
-    def schema(self) -> Schema:
+    def rule_schema(self) -> Schema:
         """The rule-language schema: every field as ``form.field`` with its type."""
         if self._schema is None:
-            self._schema = Schema(
-                {
-                    f"{form.code}.{fld.code}": NameInfo(self._expr_type(fld), form.repeating)
-                    for form in self.forms.values()
-                    for fld in form.fields.values()
-                }
-            )
+            names = {}
+            for form in self.forms.values():
+                why = self._repeats(form)
+                for fld in form.fields.values():
+                    info = NameInfo(self._expr_type(fld), bool(why), why or "")
+                    names[f"{form.code}.{fld.code}"] = info
+            self._schema = Schema(names)
         return self._schema
+
+    def _repeats(self, form: Form) -> str | None:
+        """Why ``form`` has several records per participant, or ``None`` if it has one."""
+        if form.log:
+            return "log form"
+        if form.repeating:
+            return "repeating form"
+        visits = self.visits_of(form.code)
+        if len(visits) > 1 or any(not self.visits[v].scheduled for v in visits):
+            return f"collected at visits {', '.join(visits)}"
+        return None
+
+    def collected_once(self, form_code: str) -> bool:
+        """Whether ``form_code`` has one record per participant (so ``form.field`` is one
+        value that other forms, eligibility and stratification may read)."""
+        return self._repeats(self.form(form_code)) is None
 
     def _expr_type(self, fld: FormField) -> ExprType:
         if fld.type in _SCALAR_TYPES:
@@ -176,7 +192,9 @@ class Protocol(Model):
         """Compile ``text`` against this protocol (cached)."""
         key = (context, text)
         if key not in self._compiled:
-            self._compiled[key] = compile_expression(text, context=context, schema=self.schema())
+            self._compiled[key] = compile_expression(
+                text, context=context, schema=self.rule_schema()
+            )
         return self._compiled[key]
 
     def criterion_expression(self, code: str) -> Expression:
@@ -193,6 +211,35 @@ class Protocol(Model):
             )
         overall = kleene_and([_as_bool(r.passes) for r in results])
         return EligibilityResult(Truth.of(overall), tuple(results))
+
+    def stratum(self, values: Mapping[str, object]) -> dict[str, str | None]:
+        """The level of each allocation stratification factor for a participant.
+
+        Parameters
+        ----------
+        values : Mapping[str, object]
+            Field values keyed ``"form.field"`` (derived sources such as ``demog.pe_severe``
+            must be included, e.g. from :meth:`derive`).
+
+        Returns
+        -------
+        dict[str, str | None]
+            Factor code → level code, in ``allocation.strata`` order; ``None`` where the
+            source value is missing (the participant cannot be randomized yet).
+        """
+        out: dict[str, str | None] = {}
+        for code in self.allocation.strata:
+            factor = self.stratification[code]
+            value = values.get(factor.source)
+            out[code] = next(
+                (
+                    lv.code
+                    for lv in factor.levels.values()
+                    if value is not None and value in lv.values
+                ),
+                None,
+            )
+        return out
 
     def derive(self, form_code: str, values: Mapping[str, object]) -> dict[str, object]:
         """Compute the derived fields of ``form_code`` (in dependency order).

@@ -40,7 +40,7 @@ Public API
 compile_expression(text, *, context, schema) -> Expression
     ``Expression.names``, ``.type``, ``.evaluate(values)``, ``.truth(values) -> Truth``.
 Schema(names: Mapping[str, NameInfo]); NameInfo(type, repeating); ExprType; Kind
-    What may be referenced (``Protocol.schema()`` builds one from a protocol).
+    What may be referenced (``Protocol.rule_schema()`` builds one from a protocol).
 UNKNOWN, is_missing(x), Truth (TRUE / FALSE / UNKNOWN), ExpressionError
 kleene_and(values), kleene_or(values)
 

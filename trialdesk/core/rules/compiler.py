@@ -8,7 +8,7 @@ import keyword
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from trialdesk.core.rules.functions import FUNCTIONS
+from trialdesk.core.rules.functions import FUNCTIONS, Function
 from trialdesk.core.rules.types import (
     ANY,
     BOOLEAN,
@@ -228,8 +228,8 @@ class _Checker:
             raise self.fail(self._unknown_name(form, name))
         if info.repeating and form != self.context:
             raise self.fail(
-                f"{qualified!r} belongs to a repeating form; it can only be used "
-                f"inside form {form!r}"
+                f"{qualified!r} has more than one value per participant ({info.why}); "
+                f"it can only be used inside form {form!r}"
             )
         self.names.add(qualified)
         self.resolved[id(node)] = qualified
@@ -302,8 +302,8 @@ class _Checker:
             raise self.fail("only plain function calls are allowed (no methods)")
         function = FUNCTIONS.get(node.func.id)
         if function is None:
-            allowed = ", ".join(sorted(FUNCTIONS))
-            raise self.fail(f"function {node.func.id!r} is not allowed (allowed: {allowed})")
+            names = ", ".join(sorted(FUNCTIONS))
+            raise self.fail(f"function {node.func.id!r} is not allowed (allowed: {names})")
         if node.keywords:
             raise self.fail(f"{function.name}() takes positional arguments only")
         args = [self.visit(a) for a in node.args]
@@ -314,7 +314,7 @@ class _Checker:
         return function.result_type(args)
 
     # -- helpers -------------------------------------------------------------------------
-    def _check_arity(self, function, count: int) -> None:
+    def _check_arity(self, function: Function, count: int) -> None:
         most = None if function.variadic else len(function.params)
         if count < function.min_args or (most is not None and count > most):
             wanted = f"{function.min_args}" + ("+" if most is None else f"..{most}")

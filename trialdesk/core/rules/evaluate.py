@@ -5,16 +5,17 @@ from __future__ import annotations
 import ast
 import operator
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from simpleeval import SimpleEval
 
 from trialdesk.core.rules.functions import FUNCTIONS, call
 from trialdesk.core.rules.types import UNKNOWN, is_missing
 
-_Op = Callable[[object, object], object]
+_Op = Callable[..., object]
 
 
-def _strict(op: _Op) -> _Op:
+def _strict(op: Callable[..., Any]) -> _Op:
     """Wrap a binary operator: a missing operand or a domain error gives UNKNOWN."""
 
     def wrapped(a: object, b: object) -> object:
@@ -32,6 +33,18 @@ def _membership(a: object, b: object) -> object:
     if is_missing(a) or is_missing(b):
         return UNKNOWN
     return a in b  # type: ignore[operator]
+
+
+def _not(value: object) -> object:
+    return UNKNOWN if is_missing(value) else not value
+
+
+def _negative(value: Any) -> object:
+    return UNKNOWN if is_missing(value) else -value
+
+
+def _positive(value: Any) -> object:
+    return UNKNOWN if is_missing(value) else +value
 
 
 def _power(a: float, b: float) -> float:
@@ -56,14 +69,10 @@ _OPERATORS: dict[type, _Op] = {
     ast.GtE: _strict(operator.ge),
     ast.In: _membership,
     ast.NotIn: lambda a, b: _not(_membership(a, b)),
-    ast.Not: lambda a: _not(a),
-    ast.USub: lambda a: UNKNOWN if is_missing(a) else -a,
-    ast.UAdd: lambda a: UNKNOWN if is_missing(a) else +a,
+    ast.Not: _not,
+    ast.USub: _negative,
+    ast.UAdd: _positive,
 }
-
-
-def _not(value: object) -> object:
-    return UNKNOWN if is_missing(value) else not value
 
 
 def kleene_and(values: list[object]) -> object:

@@ -115,12 +115,16 @@ class NameInfo:
     type : ExprType
         Its static type.
     repeating : bool
-        True when the field belongs to a repeating form: such fields may only be referenced
-        from their own form, where "the value" is the current record's.
+        True when the field has more than one value per participant (a repeating or log form,
+        or a form collected at several visits): such fields may only be referenced from their
+        own form, where "the value" is the current record's.
+    why : str
+        Why it repeats, for messages (e.g. "collected at visits SCR, D7").
     """
 
     type: ExprType
     repeating: bool = False
+    why: str = "belongs to a repeating form"
 
 
 class Schema:

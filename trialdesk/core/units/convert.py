@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
 import pint
 
@@ -13,9 +14,9 @@ _SUBST_CONC = "[substance] / [length] ** 3"
 
 
 @cache
-def registry() -> pint.UnitRegistry:
+def registry() -> Any:
     """The shared Pint registry with one context per analyte (built once, lazily)."""
-    ureg = pint.UnitRegistry()
+    ureg: Any = pint.UnitRegistry()
     for analyte in ANALYTES.values():
         ctx = _context(ureg, analyte)
         if ctx is not None:
@@ -23,8 +24,8 @@ def registry() -> pint.UnitRegistry:
     return ureg
 
 
-def _context(ureg: pint.UnitRegistry, analyte: Analyte) -> pint.Context | None:
-    ctx = pint.Context(_context_name(analyte.code))
+def _context(ureg: Any, analyte: Analyte) -> Any:
+    ctx: Any = pint.Context(_context_name(analyte.code))
     if analyte.molar_mass is not None:
         mw = ureg.Quantity(analyte.molar_mass, "g/mol")
         ctx.add_transformation(_MASS_CONC, _SUBST_CONC, lambda _u, x: x / mw)
