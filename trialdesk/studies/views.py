@@ -2,6 +2,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
 from trialdesk.accounts.access import get_access
+from trialdesk.crfs.dashboard import capture_counts
 from trialdesk.studies.registry import get_protocol
 
 
@@ -29,5 +30,6 @@ def home(request):
             "soa_rows": rows,
             "sites": access.sites(),
             "roles": sorted(access.roles),
+            "capture": capture_counts(request),
         },
     )
