@@ -32,6 +32,9 @@ for (name in names(designs)) {
       # rpact: theta sqrt(n_planned / 4) / sd is the drift over the remaining looks
       theta = 0.5, sd = 1, n_planned_total = n_planned,
       final_p_value = if (stage == 2 && name == "one_sided") getFinalPValue(sr)$pFinal else NA,
+      median_unbiased = ar$medianUnbiasedEstimates[stage],
+      final_ci_lower = ar$finalConfidenceIntervalLowerBounds[stage],
+      final_ci_upper = ar$finalConfidenceIntervalUpperBounds[stage],
       r_call = paste0("getAnalysisResults(getDesignGroupSequential(", deparse(designs[[name]]),
                       "), ds, normalApproximation=TRUE, stage=", stage, ", nPlanned=", deparse(n_planned),
                       ", thetaH1=0.5, assumedStDev=1)")
@@ -40,4 +43,5 @@ for (name in names(designs)) {
 }
 write_json(list(generated_by = "tests/reference/rpact_interim.R",
                 rpact = as.character(packageVersion("rpact")), cases = cases),
-           "tests/reference/rpact_interim.json", auto_unbox = TRUE, digits = NA, pretty = TRUE)
+           "tests/reference/rpact_interim.json", auto_unbox = TRUE, digits = NA, pretty = TRUE,
+           na = "null")

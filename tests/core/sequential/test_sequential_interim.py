@@ -12,6 +12,7 @@ from scipy.stats import norm
 from trialdesk.core.design import DesignInputError
 from trialdesk.core.sequential import (
     conditional_power,
+    final_inference,
     group_sequential_design,
     interim_analysis,
     repeated_confidence_interval,
@@ -50,6 +51,25 @@ def test_against_rpact_analysis_results(case: dict) -> None:
     if case["final_p_value"] is not None:
         p = stagewise_adjusted_p_value(design=design, stage=case["stage"], z=case["z"])
         assert p == pytest.approx(case["final_p_value"], abs=1e-8)
+
+
+@pytest.mark.parametrize(
+    "case", [c for c in CASES if c["median_unbiased"] is not None], ids=lambda c: c["design"]
+)
+def test_final_inference_against_rpact(case: dict) -> None:
+    # rpact's final CI and median-unbiased estimate (stage-wise ordering) are found by its own
+    # root search at ~1e-7, hence 1e-6.
+    result = final_inference(
+        design=_design(case),
+        stage=case["stage"],
+        z=case["z"],
+        standard_error=case["standard_error"],
+    )
+    assert result.median_unbiased == pytest.approx(case["median_unbiased"], abs=1e-6)
+    assert result.confidence_interval == pytest.approx(
+        (case["final_ci_lower"], case["final_ci_upper"]), abs=1e-6
+    )
+    assert "stage-wise ordering" in result.summary()
 
 
 def test_two_stage_conditional_power_closed_form() -> None:

@@ -7,6 +7,8 @@ from trialdesk.core.sequential.design import (
     group_sequential_design,
 )
 from trialdesk.core.sequential.interim import (
+    FinalInference,
+    final_inference,
     InterimResult,
     conditional_power,
     interim_analysis,
@@ -19,7 +21,9 @@ __all__ = [
     "GroupSequentialDesign",
     "crossing_probabilities",
     "group_sequential_design",
+    "FinalInference",
     "InterimResult",
+    "final_inference",
     "conditional_power",
     "interim_analysis",
     "repeated_confidence_interval",

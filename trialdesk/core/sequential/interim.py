@@ -21,6 +21,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from scipy import optimize
+
 from trialdesk.core.design import _validate as v
 from trialdesk.core.sequential import _integration as ig
 from trialdesk.core.sequential.design import GroupSequentialDesign
@@ -239,6 +241,102 @@ def stagewise_adjusted_p_value(*, design: GroupSequentialDesign, stage: int, z: 
             1.0, p + ig.exit_upper(state, abs(z), t, 0.0) + ig.exit_lower(state, -abs(z), t, 0.0)
         )
     return min(1.0, p + ig.exit_upper(state, z, t, 0.0))
+
+
+@dataclass(frozen=True, kw_only=True)
+class FinalInference:
+    """Inference at the end of a group-sequential trial under the stage-wise ordering.
+
+    Attributes
+    ----------
+    stage, z : int, float
+        Look at which the trial ended and its standardized statistic.
+    p_value : float
+        Stage-wise ordering adjusted p-value (one-sided; two-sided for two-sided designs).
+    median_unbiased : float
+        Median-unbiased estimate of the effect theta.
+    confidence_interval : tuple[float, float]
+        Stage-wise ordering confidence interval for theta at ``level``.
+    level : float
+    """
+
+    stage: int
+    z: float
+    p_value: float
+    median_unbiased: float
+    confidence_interval: tuple[float, float]
+    level: float
+
+    def summary(self) -> str:
+        lo, hi = self.confidence_interval
+        return (
+            f"ended at look {self.stage} with z = {self.z:.4f}: adjusted p = {self.p_value:.5f}, "
+            f"median-unbiased estimate {self.median_unbiased:.4g}, "
+            f"{self.level:.0%} CI ({lo:.4g}, {hi:.4g}) [stage-wise ordering]"
+        )
+
+
+def final_inference(
+    *,
+    design: GroupSequentialDesign,
+    stage: int,
+    z: float,
+    standard_error: float,
+    level: float | None = None,
+) -> FinalInference:
+    """Adjusted p-value, median-unbiased estimate and CI under the stage-wise ordering.
+
+    The effect theta relates to the drift through the information at the final look,
+    I_k = 1 / standard_error^2, so I_max = I_k / t_k and drift = theta sqrt(I_max). The
+    ordering ranks stopping earlier above the upper bound as more extreme (for two-sided
+    designs the signed statistic is ordered, continuation region (-c_j, c_j)).
+
+    Parameters
+    ----------
+    level : float, optional
+        Confidence level; default 1 - 2 alpha / sided (0.95 for one-sided 0.025).
+
+    References
+    ----------
+    Tsiatis AA, Rosner GL, Mehta CR. Exact confidence intervals following a group sequential
+    test. *Biometrics* 1984;40:797-803. Jennison & Turnbull (2000) §8.4-8.5.
+    """
+    k = _stage(design, stage)
+    z = _finite("z", z)
+    se = v.positive("standard_error", _finite("standard_error", standard_error))
+    conf = 1.0 - 2.0 * design.alpha / design.sided if level is None else level
+    conf = v.probability("level", conf)
+    root_i_max = 1.0 / (se * math.sqrt(design.information_fraction[k - 1]))
+    centre = z / math.sqrt(design.information_fraction[k - 1])
+
+    def theta_at(p: float) -> float:
+        def gap(drift: float) -> float:
+            return _ordering_tail(design, k, z, drift) - p
+
+        drift = optimize.brentq(gap, centre - 40.0, centre + 40.0, xtol=1e-12, rtol=1e-15)
+        return float(drift) / root_i_max
+
+    tail = (1.0 - conf) / 2.0
+    return FinalInference(
+        stage=k,
+        z=z,
+        p_value=stagewise_adjusted_p_value(design=design, stage=k, z=z),
+        median_unbiased=theta_at(0.5),
+        confidence_interval=(theta_at(tail), theta_at(1.0 - tail)),
+        level=conf,
+    )
+
+
+def _ordering_tail(design: GroupSequentialDesign, k: int, z: float, drift: float) -> float:
+    """P_drift(an outcome at least as extreme as (k, z) in the stage-wise ordering)."""
+    lower = design.inference_lower_bounds
+    state = ig.start()
+    p = 0.0
+    for j in range(k - 1):
+        t = design.information_fraction[j]
+        p += ig.exit_upper(state, design.critical_values[j], t, drift)
+        state = ig.advance(state, lower[j], design.critical_values[j], t, drift)
+    return p + ig.exit_upper(state, z, design.information_fraction[k - 1], drift)
 
 
 def _decide(design: GroupSequentialDesign, k: int, z: float, c: float, fut: float | None) -> str:
