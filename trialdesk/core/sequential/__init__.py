@@ -8,9 +8,9 @@ from trialdesk.core.sequential.design import (
 )
 from trialdesk.core.sequential.interim import (
     FinalInference,
-    final_inference,
     InterimResult,
     conditional_power,
+    final_inference,
     interim_analysis,
     repeated_confidence_interval,
     stagewise_adjusted_p_value,
