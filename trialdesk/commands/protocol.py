@@ -56,7 +56,14 @@ def summary(p: Protocol) -> str:
 @click.argument("file", type=FILE)
 @click.option("--json", "as_json", is_flag=True, help="Print the whole protocol as JSON.")
 @click.option("--width", type=int, default=None, help="Output width (default: the terminal's).")
-def show(file: Path, as_json: bool, width: int | None) -> None:
+@click.option(
+    "--lang",
+    type=click.Choice(["en", "id"]),
+    default="en",
+    show_default=True,
+    help="Label language: English or Bahasa Indonesia.",
+)
+def show(file: Path, as_json: bool, width: int | None, lang: str) -> None:
     """Print a readable summary of FILE, with the schedule of activities."""
     p = _load(file)
     if as_json:
@@ -65,21 +72,32 @@ def show(file: Path, as_json: bool, width: int | None) -> None:
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
     console = Console(width=width)
-    for renderable in _sections(p):
+    for renderable in _sections(p, lang):
         # Soft wrap for prose (the terminal wraps; text stays searchable), tables lay out.
         console.print(renderable, soft_wrap=isinstance(renderable, Group))
         console.print()
 
 
-def _sections(p: Protocol) -> list:
+def _t(text, lang: str) -> str:
+    """A bilingual label in ``lang`` (``en`` or ``id``)."""
+    return getattr(text, lang)
+
+
+@protocol.command("json-schema")
+def json_schema() -> None:
+    """Print the JSON Schema of protocol files (for editor completion and validation)."""
+    click.echo(json.dumps(Protocol.model_json_schema(), indent=2, ensure_ascii=False))
+
+
+def _sections(p: Protocol, lang: str) -> list:
     return [
         _study(p),
-        _arms(p),
-        _strata(p),
-        _visits(p),
-        _eligibility(p),
-        _schedule(p),
-        _forms(p),
+        _arms(p, lang),
+        _strata(p, lang),
+        _visits(p, lang),
+        _eligibility(p, lang),
+        _schedule(p, lang),
+        _forms(p, lang),
         _design(p),
     ]
 
@@ -115,16 +133,16 @@ def _consent(version) -> str:
     return f"{version.code} from {version.valid_from} to {version.valid_to or 'open'}"
 
 
-def _arms(p: Protocol) -> Table:
+def _arms(p: Protocol, lang: str) -> Table:
     table = _table("Arms", "Code", "Arm", "Type", "Ratio", "Routes", "Description")
     for arm in p.arms.values():
         table.add_row(
             arm.code,
-            arm.name.en,
+            _t(arm.name, lang),
             arm.type,
             str(arm.ratio),
             ", ".join(arm.routes),
-            arm.description.en,
+            _t(arm.description, lang),
         )
     alloc = p.allocation
     table.caption = (
@@ -134,60 +152,62 @@ def _arms(p: Protocol) -> Table:
     return table
 
 
-def _strata(p: Protocol) -> Table:
+def _strata(p: Protocol, lang: str) -> Table:
     table = _table("Stratification factors", "Factor", "Source", "Levels")
     for factor in p.stratification.values():
         levels = "; ".join(
             f"{lv.code} = {', '.join(map(str, lv.values))}" for lv in factor.levels.values()
         )
-        table.add_row(factor.label.en, factor.source, levels)
+        table.add_row(_t(factor.label, lang), factor.source, levels)
     return table
 
 
-def _visits(p: Protocol) -> Table:
+def _visits(p: Protocol, lang: str) -> Table:
     table = _table("Visits", "Code", "Visit", "Day (window)", "Notes")
     for visit in p.visits.values():
         notes = [
             n for n, on in (("randomization", visit.randomization), ("dosing", visit.dosing)) if on
         ]
-        table.add_row(visit.code, visit.label.en, visit.window_label(), ", ".join(notes))
+        table.add_row(visit.code, _t(visit.label, lang), visit.window_label(), ", ".join(notes))
     return table
 
 
-def _eligibility(p: Protocol) -> Table:
+def _eligibility(p: Protocol, lang: str) -> Table:
     table = _table("Eligibility", "Code", "Kind", "Criterion", "Expression")
     for criterion in p.eligibility.values():
-        table.add_row(criterion.code, criterion.kind, criterion.label.en, criterion.expression)
+        table.add_row(
+            criterion.code, criterion.kind, _t(criterion.label, lang), criterion.expression
+        )
     return table
 
 
-def _schedule(p: Protocol) -> Table:
+def _schedule(p: Protocol, lang: str) -> Table:
     visits = list(p.visits.values())
     table = _table("Schedule of activities", "Form", *(v.code for v in visits))
     for form in p.forms.values():
         if form.log:
             continue
         marks = ["X" if form.code in v.forms else "" for v in visits]
-        table.add_row(form.label.en, *marks)
-    logs = ", ".join(p.forms[c].label.en for c in p.log_forms())
+        table.add_row(_t(form.label, lang), *marks)
+    logs = ", ".join(_t(p.forms[c].label, lang) for c in p.log_forms())
     table.caption = f"Recorded whenever they occur: {logs}" if logs else None
     return table
 
 
-def _forms(p: Protocol) -> Group:
+def _forms(p: Protocol, lang: str) -> Group:
     parts: list = [Text("Forms and assessments", style="italic")]
     for form in p.forms.values():
         kind = " (log)" if form.log else (" (repeating)" if form.repeating else "")
-        parts.append(Text(f"{form.code}: {form.label.en}{kind}", style="bold"))
-        items = "; ".join(_field_text(f) for f in form.fields.values())
+        parts.append(Text(f"{form.code}: {_t(form.label, lang)}{kind}", style="bold"))
+        items = "; ".join(_field_text(f, lang) for f in form.fields.values())
         parts.append(Text(f"  {items}"))
     return Group(*parts)
 
 
-def _field_text(field) -> str:
+def _field_text(field, lang: str) -> str:
     unit = f" ({UNITS[field.unit].label})" if field.unit and field.unit != "1" else ""
     derived = " (derived)" if field.derived else ""
-    return f"{field.label.en}{unit}{derived}"
+    return f"{_t(field.label, lang)}{unit}{derived}"
 
 
 def _design(p: Protocol) -> Table:

@@ -329,6 +329,14 @@ CASES = [
         "valid_from: 2025-09-19",
     ),
     Case(
+        "consent-codelist-out-of-sync",
+        "      ICF-2.0: {label: {en: Version 2.0, id: Versi 2.0}}\n",
+        "      ICF-3.0: {label: {en: Version 3.0, id: Versi 3.0}}\n",
+        "codelists.consent_version.items",
+        "items ICF-1.0, ICF-3.0 must be the consent_versions ICF-1.0, ICF-2.0",
+        "    items:\n      ICF-1.0",
+    ),
+    Case(
         "interim-last-fraction",
         "  information_fractions: [0.5, 1.0]\n",
         "  information_fractions: [0.5, 0.9]\n",

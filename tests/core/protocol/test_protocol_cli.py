@@ -85,3 +85,17 @@ def test_show_json() -> None:
     assert data["study"]["id"] == "NCT07183384"
     assert data["schedule_of_activities"]["D7"][0] == "vitals"
     assert data["forms"]["hematology"]["fields"]["hgb"]["unit"] == "g/dL"
+
+
+def test_show_in_bahasa_indonesia() -> None:
+    args = ["show", str(DEFAULT_PROTOCOL), "--lang", "id", "--width", "240"]
+    result = CliRunner().invoke(protocol, args)
+    assert result.exit_code == 0
+    assert "Skrining" in result.output and "Hari 7 - kunjungan utama" in result.output
+
+
+def test_json_schema_forbids_unknown_keys() -> None:
+    result = CliRunner().invoke(protocol, ["json-schema"])
+    schema = json.loads(result.output)
+    assert schema["additionalProperties"] is False
+    assert schema["$defs"]["FormField"]["additionalProperties"] is False

@@ -306,6 +306,7 @@ def _consent_versions(p: Protocol) -> Iterator[Issue]:
                 ("consent_versions", version.code, "valid_to"),
                 (f"valid_to {version.valid_to} is before valid_from {version.valid_from}"),
             )
+    yield from _consent_codelist(p)
     ordered = sorted(versions, key=lambda v: v.valid_from)
     for earlier, later in zip(ordered, ordered[1:], strict=False):
         if earlier.valid_to is None or earlier.valid_to >= later.valid_from:
@@ -316,6 +317,19 @@ def _consent_versions(p: Protocol) -> Iterator[Issue]:
                     f"(to {earlier.valid_to or 'open-ended'}); only one version may be valid per day"
                 ),
             )
+
+
+def _consent_codelist(p: Protocol) -> Iterator[Issue]:
+    """The codelist sites pick the consent version from must match consent_versions."""
+    codelist = p.codelists.get("consent_version")
+    if codelist is None:
+        return
+    listed, defined = list(codelist.items), list(p.consent_versions)
+    if listed != defined:
+        yield ("codelists", "consent_version", "items"), (
+            f"items {', '.join(listed)} must be the consent_versions {', '.join(defined)}, "
+            "in the same order"
+        )
 
 
 # --------------------------------------------------------------------------- forms and fields
