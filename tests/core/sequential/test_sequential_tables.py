@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.stats import norm
 
 from trialdesk.core.design import DesignInputError
@@ -120,3 +122,31 @@ def test_k_equal_20_works_and_21_is_rejected() -> None:
 def test_impossible_designs_are_rejected(kwargs: dict, message: str) -> None:
     with pytest.raises(DesignInputError, match=message):
         group_sequential_design(**kwargs)
+
+
+def test_drift_for_means_gives_fixed_design_power() -> None:
+    from trialdesk.core.sequential import drift_for_means
+
+    drift = drift_for_means(effect=0.67, n_per_group=36)
+    design = group_sequential_design(k=1, alpha=0.05, sided=2)
+    assert design.rejection_probability(drift) == pytest.approx(norm.sf(1.959964 - drift), abs=1e-6)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    cuts=st.lists(st.floats(0.05, 0.95), min_size=1, max_size=4, unique=True),
+    spending=st.sampled_from(["asOF", "asP", "asKD:2", "asHSD:-2", "OF", "P"]),
+    sided=st.sampled_from([1, 2]),
+)
+def test_any_timing_spends_alpha_and_reaches_power(
+    cuts: list[float], spending: str, sided: int
+) -> None:
+    t = sorted(round(c, 3) for c in set(cuts))
+    t = [x for i, x in enumerate(t) if i == 0 or x - t[i - 1] > 0.01] + [1.0]
+    design = group_sequential_design(
+        information_fraction=t, sided=sided, alpha=0.025 * sided, spending=spending
+    )
+    assert design.alpha_spent[-1] == pytest.approx(0.025 * sided, abs=1e-9)
+    assert design.power[-1] == pytest.approx(0.8, abs=1e-8)
+    assert design.inflation_factor >= 1.0 - 1e-6  # integration error ~1e-8 at extreme bounds
+    assert all(c > 0 for c in design.critical_values)

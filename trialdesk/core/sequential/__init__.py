@@ -4,6 +4,7 @@ from trialdesk.core.sequential.design import (
     CrossingProbabilities,
     GroupSequentialDesign,
     crossing_probabilities,
+    drift_for_means,
     group_sequential_design,
 )
 from trialdesk.core.sequential.interim import (
@@ -20,6 +21,7 @@ __all__ = [
     "CrossingProbabilities",
     "GroupSequentialDesign",
     "crossing_probabilities",
+    "drift_for_means",
     "group_sequential_design",
     "FinalInference",
     "InterimResult",

@@ -306,6 +306,17 @@ def crossing_probabilities(
     )
 
 
+def drift_for_means(*, effect: float, n_per_group: float, ratio: float = 1.0) -> float:
+    """Drift theta sqrt(I_max) of a standardized mean difference at the last look.
+
+    I_max = 1 / (1/n_1 + 1/n_2) per unit variance with n_1 = ``n_per_group`` and
+    n_2 = ``ratio * n_per_group`` (z approximation, as in rpact's normal designs).
+    """
+    n1 = v.positive("n_per_group", n_per_group)
+    n2 = v.positive("ratio", ratio) * n1
+    return float(effect) * math.sqrt(n1 * n2 / (n1 + n2))
+
+
 def group_sequential_design(
     *,
     information_fraction: Sequence[float] | None = None,
