@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from trialdesk.core.design import DesignInputError, power_two_means, power_two_proportions
-from trialdesk.core.sequential import group_sequential_design
+from trialdesk.core.sequential import group_sequential_design, interim_analysis
 
 
 @click.group()
@@ -181,6 +181,52 @@ def sequential(
             f"{result.power[i]:.4f}",
         )
     _emit(data, as_json, table)
+
+
+@design.command()
+@click.option("--k", "k", type=int, default=None, help="Planned number of looks (equal spacing).")
+@click.option("--timing", default=None, help="Planned information fractions, e.g. 0.5,1.")
+@click.option("--alpha", type=float, default=0.025, show_default=True)
+@click.option("--sided", type=click.IntRange(1, 2), default=1, show_default=True)
+@click.option("--beta", type=float, default=0.2, show_default=True)
+@click.option("--spending", default="asOF", show_default=True)
+@click.option("--futility", default=None)
+@click.option("--binding/--non-binding", default=False, show_default=True)
+@click.option("--observed", required=True,
+              help="Observed information fractions of the looks so far, e.g. 0.4625 (37/80).")  # fmt: skip
+@click.option("--z", "z", type=float, required=True, help="z statistic at the current look.")
+@click.option("--estimate", type=float, default=None, help="Effect estimate (for the RCI).")
+@click.option("--se", type=float, default=None, help="Its standard error (for the RCI).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def interim(observed: str, z: float, estimate: float | None, se: float | None, as_json: bool,
+            **planned: Any) -> None:  # fmt: skip
+    """Decide at an interim look with bounds recomputed at the observed information."""
+    try:
+        fractions = _timing(planned.pop("timing"))
+        if fractions is None and planned["k"] is None:
+            raise DesignInputError("timing = None is not allowed: give --timing or --k")
+        plan = group_sequential_design(information_fraction=fractions, **planned)
+        result = interim_analysis(
+            design=plan,
+            information_fraction=_timing(observed) or [],
+            z=z,
+            estimate=estimate,
+            standard_error=se,
+        )
+    except DesignInputError as exc:
+        _fail(exc)
+    table = Table(title=result.summary().splitlines()[0], show_header=False)
+    for key, value in result.to_dict().items():
+        table.add_row(key, _show(value))
+    _emit(result.to_dict(), as_json, table)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, list):
+        return ", ".join(_show(v) for v in value)
+    return str(value)
 
 
 def _timing(text: str | None) -> list[float] | None:

@@ -107,3 +107,23 @@ def test_report_from_protocol(tmp_path: Path) -> None:
     assert "Safety stopping rules" in html
     for png in ("boundaries.png", "safety.png"):
         assert (tmp_path / png).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_interim_seed_37_of_80() -> None:
+    code, out = _run(
+        "interim", "--timing", "0.5,1", "--alpha", "0.05", "--sided", "2",
+        "--observed", "0.4625", "--z", "1.2", "--estimate", "0.4", "--se", "0.33", "--json",
+    )  # fmt: skip
+    assert code == 0, out
+    data = json.loads(out)
+    assert data["decision"] == "continue"
+    assert data["information_fractions"] == [0.4625, 1.0]
+    assert data["critical_value"] == pytest.approx(3.0958, abs=1e-4)
+    assert 0 < data["conditional_power_trend"] < data["conditional_power_design"] < 1
+
+
+def test_interim_table_and_error() -> None:
+    code, out = _run("interim", "--k", "2", "--observed", "0.5", "--z", "3.5")
+    assert code == 0 and "stop for efficacy" in out
+    code, out = _run("interim", "--k", "2", "--observed", "1.2", "--z", "1")
+    assert code == 2 and "strictly increasing" in out
