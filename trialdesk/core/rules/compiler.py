@@ -273,8 +273,11 @@ class _Checker:
         left = self.visit(node.left)
         left_node = node.left
         for op, right_node in zip(node.ops, node.comparators, strict=True):
+            symbol = _CMPOPS.get(type(op))
+            if symbol is None:
+                raise self.fail("'is' is not allowed: use == or is_missing(x)")
             right = self.visit(right_node)
-            self._compare(_CMPOPS[type(op)], left, right, left_node, right_node)
+            self._compare(symbol, left, right, left_node, right_node)
             left, left_node = right, right_node
         return BOOLEAN
 

@@ -47,9 +47,14 @@ class Expression:
             also be keyed by their bare name. A key that is absent, ``None`` or ``UNKNOWN``
             is a missing value.
         """
-        return Evaluator(self._lookup(values), self._compiled.resolved).eval(
-            self.text, previously_parsed=self._compiled.tree
-        )
+        evaluator = Evaluator(self._lookup(values), self._compiled.resolved)
+        try:
+            return evaluator.eval(self.text, previously_parsed=self._compiled.tree)
+        except TypeError as exc:
+            names = ", ".join(sorted(self.names))
+            raise TypeError(
+                f"cannot evaluate {self.text!r}: {exc} (check the types of the values of {names})"
+            ) from exc
 
     def truth(self, values: Mapping[str, object]) -> Truth:
         """Evaluate a boolean expression to ``Truth.TRUE``, ``FALSE`` or ``UNKNOWN``."""
