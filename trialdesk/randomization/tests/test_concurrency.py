@@ -1,0 +1,186 @@
+"""64 simultaneous randomization requests through the real HTTP endpoint of a real server
+process, on a SQLite file and (when DATABASE_URL points at one) on PostgreSQL.
+
+Checks: 64 × 201, 64 distinct slots, within each stratum the used slots are exactly 1..k in
+allocation order (none skipped or duplicated); a repeated request for the same participant is
+refused with 409 and the allocation is unchanged.
+"""
+
+from __future__ import annotations
+
+import http.cookiejar
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from collections import defaultdict
+
+import pytest
+
+from trialdesk.testing.personas import PASSWORD
+
+SCRIPT = "trialdesk.randomization.tests.concurrency_server"
+
+
+def _run(env, *args) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", SCRIPT, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout.strip().splitlines()[-1]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Session:
+    def __init__(self, base: str, username: str):
+        self.base = base
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+        self.opener.open(f"{base}/accounts/login/").read()
+        body = urllib.parse.urlencode(
+            {"username": username, "password": PASSWORD, "csrfmiddlewaretoken": self.csrf}
+        ).encode()
+        req = urllib.request.Request(
+            f"{base}/accounts/login/", data=body, headers={"Referer": f"{base}/accounts/login/"}
+        )
+        self.opener.open(req).read()
+        assert any(c.name == "sessionid" for c in self.jar), f"login failed for {username}"
+
+    @property
+    def csrf(self) -> str:
+        return next(c.value for c in self.jar if c.name == "csrftoken")
+
+    def post(self, path: str) -> tuple[int, dict]:
+        req = urllib.request.Request(
+            f"{self.base}{path}",
+            data=b"",
+            method="POST",
+            headers={"X-CSRFToken": self.csrf, "Referer": f"{self.base}/"},
+        )
+        try:
+            with self.opener.open(req, timeout=120) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read())
+
+
+def _concurrency(env: dict) -> None:
+    people = json.loads(_run(env, "setup"))
+    port = _free_port()
+    log = open(os.path.join(env["TRIALDESK_DATA_DIR"], "server.log"), "w")  # noqa: SIM115
+    server = subprocess.Popen(
+        [sys.executable, "-m", SCRIPT, "serve", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+        text=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"{base}/accounts/login/", timeout=1).read()
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise AssertionError("server did not start: see server.log")
+        sessions = {"01": Session(base, "coord_a"), "02": Session(base, "coord_b")}
+        barrier = threading.Barrier(len(people))
+        results: dict[str, tuple[int, dict]] = {}
+
+        def hit(person):
+            barrier.wait()
+            url = f"/randomization/api/participants/{person['study_id']}/randomize"
+            results[person["study_id"]] = sessions[person["site"]].post(url)
+
+        threads = [threading.Thread(target=hit, args=(p,)) for p in people]
+        started = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.perf_counter() - started
+        codes = sorted({code for code, _ in results.values()})
+        assert codes == [201], {k: v for k, v in results.items() if v[0] != 201}
+        again = sessions[people[0]["site"]].post(
+            f"/randomization/api/participants/{people[0]['study_id']}/randomize"
+        )
+        assert again[0] == 409 and "already randomized" in again[1]["detail"]
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        log.close()
+    state = json.loads(_run(env, "dump"))
+    allocations, slots = state["allocations"], {s["pk"]: s for s in state["slots"]}
+    assert len(allocations) == 64
+    assert len({a["slot_id"] for a in allocations}) == 64
+    assert len({a["participant__study_id"] for a in allocations}) == 64
+    first = next(a for a in allocations if a["participant__study_id"] == people[0]["study_id"])
+    assert again[1]["detail"].count(first["randomization_number"]) == 1
+    by_stratum = defaultdict(list)
+    for a in allocations:  # in commit (pk) order
+        by_stratum[a["stratum"]].append(slots[a["slot_id"]]["sequence"])
+    for stratum, seqs in by_stratum.items():
+        assert seqs == list(range(1, len(seqs) + 1)), (stratum, seqs)
+        used = sorted(
+            s["sequence"] for s in slots.values() if s["stratum"] == stratum and s["used"]
+        )
+        assert used == seqs
+    print(
+        f"64 concurrent randomizations in {elapsed:.2f} s; strata {dict((k, len(v)) for k, v in by_stratum.items())}"
+    )
+
+
+def _env(**extra) -> dict:
+    env = dict(os.environ)
+    env.update(extra)
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    return env
+
+
+@pytest.mark.slow
+def test_64_simultaneous_requests_sqlite(tmp_path):
+    _concurrency(
+        _env(
+            DATABASE_URL=f"sqlite:///{tmp_path / 'conc.sqlite3'}", TRIALDESK_DATA_DIR=str(tmp_path)
+        )
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_64_simultaneous_requests_postgres(tmp_path):
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        pytest.skip("DATABASE_URL does not point at PostgreSQL")
+    import psycopg
+
+    name = f"td_conc_{uuid.uuid4().hex[:8]}"
+    admin = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        _concurrency(
+            _env(DATABASE_URL=url.rsplit("/", 1)[0] + f"/{name}", TRIALDESK_DATA_DIR=str(tmp_path))
+        )
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
