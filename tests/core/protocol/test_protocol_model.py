@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 from pydantic import ValidationError
@@ -142,6 +142,31 @@ def test_collected_once(p: Protocol) -> None:
     assert p.collected_once("demog") and p.collected_once("dosing")
     assert not p.collected_once("hematology")  # SCR, D7, M1, ...
     assert not p.collected_once("vitals") and not p.collected_once("ae")
+
+
+@pytest.mark.parametrize(
+    ("sbp", "dbp", "grade"),
+    [(118, 78, 0), (125, 70, 1), (142, 85, 2), (130, 92, 2), (165, 95, 3), (150, 104, 3)],
+)
+def test_ctcae_hypertension_grade(p: Protocol, sbp, dbp, grade) -> None:
+    assert p.derive("vitals", {"sbp": sbp, "dbp": dbp})["htn_grade"] == grade
+
+
+def test_postpartum_preeclampsia_alert(p: Protocol) -> None:
+    check = p.form("vitals").checks["postpartum_preeclampsia"]
+    expr = p.compile(check.expression, context="vitals")
+    assert expr.truth({"sbp": 145, "dbp": 85, "pe_symptoms": {"HEADACHE"}}) is Truth.FALSE
+    assert expr.truth({"sbp": 145, "dbp": 85, "pe_symptoms": set()}) is Truth.TRUE
+    assert expr.truth({"sbp": 120, "dbp": 70, "pe_symptoms": {"VISUAL"}}) is Truth.TRUE
+
+
+def test_treatment_emergent_ae(p: Protocol) -> None:
+    values = {
+        "dosing.start_at": datetime(2025, 10, 20, 9, 0),
+        "onset_at": datetime(2025, 10, 21, 21, 0),
+    }
+    out = p.derive("ae", values)
+    assert out["treatment_emergent"] is True and out["hours_after_dose"] == 36.0
 
 
 def test_edit_checks_fire_only_on_false(p: Protocol) -> None:
