@@ -193,11 +193,13 @@ def _print_table(protocol: Any, d: Any, analysis: str, results: list[Any]) -> No
     b = d.boundary
     bounds = ", ".join(f"{c:.3f}" for c in b.critical_values)
     looks = ", ".join(str(n) for n in b.n_per_look)
-    table = Table(
-        title=f"{protocol.study.id}: {b.name}, z bounds ({bounds}) at n = ({looks}), "
-        f"{'two' if b.sided == 2 else 'one'}-sided, {analysis} analysis"
-        + (f", safety rule {d.safety_rule_code}" if d.safety_rule else ""),
+    click.echo(
+        f"{protocol.study.id}: {b.name}\n"
+        f"z bounds ({bounds}) at n = ({looks}), {'two' if b.sided == 2 else 'one'}-sided; "
+        f"{analysis} analysis; "
+        + (f"safety rule {d.safety_rule_code}" if d.safety_rule else "no safety rule")
     )
+    table = Table()
     for col in ("effect", "P(reject)", "per look", "stop early", "eff / fut / safety",
                 "E\\[n]", "bias (SD)"):  # fmt: skip
         table.add_column(col, justify="right")
