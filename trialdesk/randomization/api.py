@@ -24,6 +24,7 @@ api = NinjaAPI(
     urls_namespace="randomization-api",
     auth=django_auth,
     docs_url=None,
+    openapi_url=None,
     title="trialdesk randomization",
 )
 READ_ROLES = (Role.COORDINATOR, Role.INVESTIGATOR, Role.MONITOR, Role.DATA_MANAGER, Role.PHARMACIST)

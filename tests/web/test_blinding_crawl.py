@@ -1,0 +1,176 @@
+"""Blinding-leak crawler.
+
+Every blinded persona walks every reachable page, API endpoint and export: the links from
+/staff/ and the other entry pages, plus every URL pattern of the site filled with real object
+ids. Each response is searched for the arm codes, arm names and the product lots (a lot maps a
+kit to an arm). The crawl runs twice: before anyone is randomized (state A) and after
+randomization, preparation, dosing and an emergency code break (state B). Text that is the same
+in both states is the protocol describing its arms (the study design is public); a needle that
+appears in B more often than in A on any URL, or on a URL that only exists in B, is an
+allocation leak. Blinded roles: zero leaks. The same crawl as the pharmacist finds leaks, so
+the test can fail.
+
+The emergency unblinding is made by an extra investigator who is not crawled: the code break
+is, by design, shown to its requester.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import re
+from collections import Counter
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
+
+from trialdesk.accounts.models import Membership, Role, Site
+from trialdesk.participants.models import Participant
+from trialdesk.randomization import actions
+from trialdesk.randomization.tests.helpers import ready, setup_list
+
+BLINDED = ["coord_a", "coord_b", "inv_a", "inv_b", "monitor", "dm", "stat", "dsmb", "admin"]
+LOTS = {"EXO": "GMPLOT-EXO-7731", "PBO": "NACL-LOT-5520"}
+INT_IDS = range(1, 8)
+SKIP = re.compile(r"logout|^/admin/|^/static/")
+TOKEN = re.compile(r"[A-Za-z0-9]{32,}")
+HREF = re.compile(r"""(?:href|action|hx-get)=["']([^"'#]+)["']""")
+
+
+def _patterns(resolvers, prefix=""):
+    for p in resolvers:
+        if isinstance(p, URLResolver):
+            yield from _patterns(p.url_patterns, prefix + str(p.pattern))
+        elif isinstance(p, URLPattern):
+            yield "/" + prefix + str(p.pattern)
+
+
+def _candidates(name: str, kind: str, ctx: dict) -> list[str]:
+    if name == "study_id":
+        return ctx["study_ids"]
+    if kind == "int" or name.endswith("pk") or name in ("repeat",):
+        return ["1"] if name == "repeat" else [str(i) for i in INT_IDS]
+    if name == "form_code":
+        return ["screening", "dosing"]
+    if name == "item":
+        return ["sex", "consent_version"]
+    return ctx["study_ids"][:1]
+
+
+def pattern_urls(ctx) -> list[str]:
+    urls = []
+    token = re.compile(r"<(?:(\w+):)?(\w+)>")
+    for raw in _patterns(get_resolver().url_patterns):
+        raw = raw.replace("^", "").replace("$", "")
+        if SKIP.search(raw):
+            continue
+        slots = token.findall(raw)
+        choices = [_candidates(name, kind, ctx) for kind, name in slots]
+        for combo in itertools.product(*choices):
+            url = raw
+            for value in combo:
+                url = token.sub(value, url, count=1)
+            urls.append(url)
+    return urls
+
+
+def crawl(client: Client, ctx: dict, needles: list[str]) -> dict[str, Counter]:
+    seen: dict[str, Counter] = {}
+    queue = ["/staff/", "/enrolment/", "/randomization/", "/participants/", *pattern_urls(ctx)]
+    while queue:
+        url = queue.pop()
+        if url in seen or SKIP.search(url) or not url.startswith("/"):
+            continue
+        response = client.get(url)
+        raw = b"".join(response.streaming_content) if response.streaming else response.content
+        # Random per-request tokens (CSRF) can spell "PBO" by chance: drop long alphanumeric runs.
+        body = TOKEN.sub("", raw.decode("latin-1"))
+        seen[url] = Counter({n: body.count(n) for n in needles if n in body})
+        if response.status_code == 200 and "html" in response.get("Content-Type", ""):
+            queue.extend(h.split("?")[0] if "logout" in h else h for h in HREF.findall(body))
+    return seen
+
+
+def leaks(before: dict[str, Counter], after: dict[str, Counter]) -> list[tuple[str, str, int]]:
+    out = []
+    for url, counts in after.items():
+        base = before.get(url, Counter())
+        out.extend((url, n, c - base[n]) for n, c in counts.items() if c > base[n])
+    return out
+
+
+@pytest.fixture
+def study(personas):
+    setup_list(personas)
+    people = [
+        ready(personas, "01", delivery_mode="CS_EMERGENCY"),
+        ready(personas, "01", delivery_mode="VAGINAL_SPONT", severe=False),
+        ready(personas, "02", delivery_mode="CS_ELECTIVE"),
+        ready(personas, "02", delivery_mode="VAGINAL_ASSISTED", severe=False),
+    ]
+    inv_x = get_user_model().objects.create_user(
+        "inv_x", password="x" * 16, printed_name="Dr. X Unblinder"
+    )
+    Membership.objects.create(user=inv_x, role=Role.INVESTIGATOR, site=Site.objects.get(code="02"))
+    return {"people": people, "inv_x": inv_x}
+
+
+def randomize_everyone(personas, study):
+    for p in study["people"]:
+        coord = personas["coord_a" if p.site.code == "01" else "coord_b"]
+        a = actions.do_randomize_participant(p, coord)
+        if p.site.code == "01":
+            t = timezone.now() - dt.timedelta(hours=3)
+            prep = actions.do_record_preparation(
+                a, personas["pharm_a"], lot=LOTS[a.arm], volume_ml=Decimal("100"), prepared_at=t
+            )
+            assert prep.lot == LOTS[a.arm]
+            actions.do_record_dosing(
+                p,
+                coord,
+                route="IV",
+                volume_ml=Decimal("100"),
+                started_at=t + dt.timedelta(hours=1),
+                stopped_at=t + dt.timedelta(hours=2),
+                administered_by=personas["inv_a"],
+            )
+    actions.do_emergency_unblind(
+        study["people"][2], study["inv_x"], reason="severe reaction, treatment depends on the arm"
+    )
+
+
+def test_blinded_roles_never_see_an_allocation_and_the_pharmacist_does(personas, study):
+    from trialdesk.studies.registry import get_protocol
+
+    protocol = get_protocol()
+    needles = sorted(
+        {
+            *protocol.arms,
+            *(a.name.en for a in protocol.arms.values()),
+            *(a.name.id for a in protocol.arms.values()),
+            *LOTS.values(),
+        }
+    )
+    ctx = {"study_ids": list(Participant.objects.values_list("study_id", flat=True))}
+    users = [*BLINDED, "pharm_a"]
+    clients = {}
+    for who in users:
+        clients[who] = Client()
+        clients[who].force_login(personas[who])
+    before = {who: crawl(clients[who], ctx, needles) for who in users}
+    randomize_everyone(personas, study)
+    after = {who: crawl(clients[who], ctx, needles) for who in users}
+
+    found = {who: leaks(before[who], after[who]) for who in BLINDED}
+    assert found == dict.fromkeys(BLINDED, [])
+    pages = sum(len(v) for v in after.values())
+    print(f"crawled {pages} URL×persona pairs after randomization")
+    assert pages > 300, pages  # the crawl really walked the site
+    pharmacist = leaks(before["pharm_a"], after["pharm_a"])
+    leaked_urls = {url for url, _, _ in pharmacist}
+    assert "/randomization/pharmacy/" in leaked_urls
+    assert any(n in LOTS.values() for _, n, _ in pharmacist)
