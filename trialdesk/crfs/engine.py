@@ -210,7 +210,9 @@ def parse_value(
         items = [raw] if isinstance(raw, str) else list(raw or [])
         picked = sorted({str(x).strip() for x in items if str(x).strip()})
         if not picked:
-            return None
+            # The page sends an empty marker with the boxes: "none ticked" is an answer
+            # (the empty set); nothing sent at all is a missing value.
+            return Parsed(frozenset(), [], None, "", "", "") if items else None
         allowed = _codes(protocol, fld)
         bad = [c for c in picked if c not in allowed]
         if bad:

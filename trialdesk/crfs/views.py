@@ -70,7 +70,9 @@ def _raw_from_rows(form, rows):
         if row is None or row.status != ItemValue.Status.ENTERED:
             continue
         raw[fld.code] = (
-            list(row.value or []) if fld.type is FieldType.MULTICHOICE else row.entered_value
+            (list(row.value or []) or [""])
+            if fld.type is FieldType.MULTICHOICE
+            else row.entered_value
         )
         units[fld.code] = row.entered_unit
     return raw, units
@@ -286,7 +288,7 @@ def validate(request, visit_pk: int, form_code: str, repeat: int = 1):
     ctx = _context(
         request, visit, form_code, repeat, raw=raw, units=units, errors=result.errors, result=result
     )
-    return render(request, "crfs/_fields.html", ctx)
+    return render(request, "crfs/_validation.html", ctx)
 
 
 def _fi(request, pk) -> FormInstance:

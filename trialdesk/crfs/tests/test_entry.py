@@ -27,6 +27,7 @@ def vitals(**over):
         "temperature": "36,8",
         "temperature__unit": "degC",
         "spo2": "98",
+        "pe_symptoms": "",
     }
     data.update(over)
     return {k: v for k, v in data.items() if v is not None}
