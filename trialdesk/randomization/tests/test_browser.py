@@ -1,0 +1,100 @@
+"""Playwright (Debian's Chromium): screening → eligibility → consent → randomize → prepare →
+dose, each step by the persona whose job it is. The eCRF data themselves are entered through
+the data-capture action (their pages are tested by the data-capture issue)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+import pytest
+from django.utils import timezone
+
+from trialdesk.enrolment.testing import enter, screening_data
+from trialdesk.participants.models import Participant
+from trialdesk.randomization.tests.helpers import setup_list
+from trialdesk.testing.personas import PASSWORD
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs /usr/bin/chromium"),
+]
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    # Playwright's sync API runs an event loop in this thread; Django's ORM refuses to run
+    # under it unless told that this test-only use is fine.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def _login(browser, base, username):
+    page = browser.new_page()
+    page.goto(f"{base}/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    return page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_screening_to_dosing_in_the_browser(browser, live_server, personas):
+    setup_list(personas)
+    base = live_server.url
+    coord = _login(browser, base, "coord_a")
+    coord.goto(f"{base}/enrolment/")
+    coord.click("text=Screen a new participant")
+    p = Participant.objects.get()
+    enter(p, personas["coord_a"], screening_data(today=timezone.localdate()))
+    coord.goto(f"{base}/enrolment/participants/{p.study_id}/")
+    coord.click("text=Record consent")
+    assert "Consent recorded" in coord.content()
+    coord.click("text=Assess eligibility from the entered data")
+    assert coord.inner_text("#eligibility-result") == "Eligible"
+
+    inv = _login(browser, base, "inv_a")
+    inv.goto(f"{base}/enrolment/participants/{p.study_id}/")
+    inv.fill("input[name=password]", PASSWORD)
+    inv.click("text=Sign eligibility")
+    assert "Dr. Ayu Investigator" in inv.inner_text("#signature-manifest")
+
+    coord.goto(f"{base}/randomization/participants/{p.study_id}/")
+    coord.click("button:has-text('Randomize')")
+    kit = coord.inner_text("#kit-code")
+    assert kit and "EXO" not in coord.content() and "PBO" not in coord.content()
+
+    pharm = _login(browser, base, "pharm_a")
+    pharm.goto(f"{base}/randomization/pharmacy/")
+    assert kit in pharm.content()
+    pharm.goto(f"{base}/randomization/participants/{p.study_id}/")
+    assert pharm.inner_text("#arm").split(" ")[0] in {"EXO", "PBO"}
+    pharm.fill("input[name=lot]", "GMP-0001")
+    pharm.fill("input[name=volume_ml]", "100")
+    pharm.click("text=Record preparation")
+    assert "prepared" in pharm.content()
+
+    now = timezone.localtime()
+    coord.goto(f"{base}/randomization/participants/{p.study_id}/")
+    coord.fill("input[name=volume_ml]", "100")
+    coord.fill("input[name=started_at]", (now - dt.timedelta(hours=2)).strftime("%Y-%m-%d %H:%M"))
+    coord.fill("input[name=stopped_at]", (now - dt.timedelta(hours=1)).strftime("%Y-%m-%d %H:%M"))
+    coord.click("text=Record dosing")
+    assert "day 0 set" in coord.content()
+    p.refresh_from_db()
+    assert p.status == "enrolled" and p.anchor_date == (now - dt.timedelta(hours=2)).date()
