@@ -176,6 +176,8 @@ def test_blood_pressure_and_proteinuria_are_correlated_and_bp_falls_after_delive
     assert r > 0.2
     by_visit = vitals.groupby("visit")["sbp"].mean()
     assert by_visit["SCR"] > by_visit["M3"] + 8
+    wide = vitals.pivot_table(index="participant_id", columns="visit", values="sbp")
+    assert wide["SCR"].astype(float).corr(wide["M3"].astype(float)) > 0.3  # within-person
 
 
 def test_the_chosen_effect_shows_in_the_ct_values(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -36,7 +36,7 @@ class Tally:
 
     looks: int
     replicates: int = 0
-    stops: np.ndarray = field(default=None)  # type: ignore[assignment]  # (4, looks) int64
+    stops: np.ndarray = field(default=None)  # type: ignore[arg-type]  # (4, looks) int64
     reject_ignoring_futility: int = 0
     sum_n: int = 0
     sum_n2: int = 0

@@ -48,7 +48,9 @@ class OperatingCharacteristicsResult:
     stop_safety: float
     mcse_stop_safety: float
     futility_per_look: tuple[float, ...]
+    mcse_futility_per_look: tuple[float, ...]
     safety_per_look: tuple[float, ...]
+    mcse_safety_per_look: tuple[float, ...]
     expected_n: float
     mcse_expected_n: float
     bias: float
@@ -134,8 +136,10 @@ def result_from_tally(
         mcse_stop_futility_interim=f_int[1],
         stop_safety=s_all[0],
         mcse_stop_safety=s_all[1],
-        futility_per_look=tuple(int(c) / r for c in fut),
-        safety_per_look=tuple(int(c) / r for c in saf),
+        futility_per_look=tuple(_p(int(c), r)[0] for c in fut),
+        mcse_futility_per_look=tuple(_p(int(c), r)[1] for c in fut),
+        safety_per_look=tuple(_p(int(c), r)[0] for c in saf),
+        mcse_safety_per_look=tuple(_p(int(c), r)[1] for c in saf),
         expected_n=n_mean,
         mcse_expected_n=n_se,
         bias=bias,

@@ -359,7 +359,7 @@ def edema(c: Cohort, inst: Instances, rng: np.random.Generator, ctx: dict) -> Co
 
     facial_level = np.clip(np.floor(e - 0.6 + rng.normal(0, 0.4, n)), 0, 3).astype(int)
     sacral = (np.maximum(lr, ll) >= 3) & (rng.random(n) < 0.3)
-    other = np.where(sacral, "SACRAL", None).astype(object)
+    other = _where(sacral, np.full(n, "SACRAL"))
     return {
         **_keys(c, inst),
         "assessed_at": _at(inst.date, rng, 9, 180),
@@ -567,8 +567,8 @@ def adverse_events(c: Cohort, rng: np.random.Generator, ctx: dict) -> Columns:
     grade = np.asarray([rng.choice(4, p=BACKGROUND_AES[k][3]) for k in kind], dtype=int)
     terms = np.asarray([a[0] for a in BACKGROUND_AES])[kind]
     related = _choice(rng, ["UNRELATED", "UNLIKELY", "POSSIBLE"], [0.7, 0.25, 0.05], who.size)
-    aesi = np.where(
-        terms == "Postpartum hypertension", np.where(grade >= 2, "SEVERE_BP", None), None
+    aesi = _where(
+        (terms == "Postpartum hypertension") & (grade >= 2), np.full(who.size, "SEVERE_BP")
     )
     # Fever within 72 h (the MSC-associated event) and related SAEs, by arm.
     fever = dosed[rng.random(dosed.size) < np.asarray(opts.fever_rate)[treated]]
