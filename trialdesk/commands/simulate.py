@@ -56,8 +56,14 @@ def _common(f):  # type: ignore[no-untyped-def]
             type=click.Choice(["z", "t", "ancova"]),
             help="Default: the protocol's primary analysis.",
         ),
-        click.option("--dropout", type=click.FloatRange(0, 1, max_open=True)),
-        click.option("--sae-rate", "sae_rates", type=(float, float), metavar="CONTROL TREATMENT"),
+        click.option(
+            "--dropout", type=click.FloatRange(0, 1, max_open=True),
+            help="P(no primary endpoint). Default: the protocol's sample-size dropout.",
+        ),
+        click.option(
+            "--sae-rate", "sae_rates", type=(float, float), metavar="CONTROL TREATMENT",
+            help="P(event of the safety rule) per participant in each arm. Default: 0 0.",
+        ),
         click.option(
             "--safety-rule",
             help="Code of a protocol safety rule, or 'none'. Default: the first rule.",
