@@ -99,3 +99,36 @@ def readiness(participant, *, values: dict | None = None) -> list[str]:
 
 def now():
     return timezone.now()
+
+
+def consort_counts(*, site_ids=None, include_arms: bool = False) -> dict:
+    """Screening-log numbers for the CONSORT diagram. Per-arm numbers only when the caller
+    has checked that the viewer is unblinded (``include_arms=True``)."""
+    from collections import Counter
+
+    from trialdesk.enrolment.models import ScreeningEntry
+
+    entries = ScreeningEntry.objects.all()
+    if site_ids is not None:
+        entries = entries.filter(site_id__in=site_ids)
+    outcomes = Counter(entries.values_list("outcome", flat=True))
+    criteria = Counter(
+        code
+        for failed in entries.filter(outcome="ineligible").values_list("failed_criteria", flat=True)
+        for code in failed
+    )
+    out = {
+        "screened": sum(outcomes.values()),
+        "in_screening": outcomes.get("in_screening", 0),
+        "randomized": outcomes.get("enrolled", 0),
+        "not_enrolled": {
+            k: v for k, v in outcomes.items() if k not in ("in_screening", "enrolled")
+        },
+        "failed_criteria": dict(criteria),
+    }
+    if include_arms:
+        from trialdesk.randomization.models import Allocation
+
+        allocations = Allocation.objects.filter(participant__screening__in=entries)
+        out["by_arm"] = dict(Counter(allocations.values_list("arm", flat=True)))
+    return out

@@ -203,3 +203,25 @@ def _tiny_png() -> bytes:
         + chunk(b"IDAT", zlib.compress(raw))
         + chunk(b"IEND", b"")
     )
+
+
+def test_consort_counts_come_from_the_screening_log(personas, site_a):
+    bad = screening_data(
+        today=timezone.localdate(),
+        **{"screening.major_cvd": "yes", "screening.major_cvd_specify": "MI"},
+    )
+    p1 = screened(site_a, personas["coord_a"], data=bad)
+    do_assess_eligibility(p1, personas["coord_a"])
+    do_close_screening(p1, personas["coord_a"], outcome="ineligible")
+    p2 = screened(site_a, personas["coord_a"])
+    do_close_screening(p2, personas["coord_a"], outcome="declined")
+    screened(site_a, personas["coord_a"])
+    counts = services.consort_counts()
+    assert counts == {
+        "screened": 3,
+        "in_screening": 1,
+        "randomized": 0,
+        "not_enrolled": {"ineligible": 1, "declined": 1},
+        "failed_criteria": {"E2": 1},
+    }
+    assert "by_arm" not in counts
