@@ -97,8 +97,8 @@ CASES = [
         "duplicate-field-code",
         SBP,
         SBP + "        label: {en: x, id: x}\n      sbp:\n        type: integer\n",
-        "",
-        'found duplicate key "sbp"',
+        "forms.vitals.fields.sbp",
+        f"duplicate key 'sbp' (first on line {_line_of(ORIGINAL, SBP)})",
         "      sbp:",
         after="        label: {en: x, id: x}\n",
     ),
@@ -106,8 +106,8 @@ CASES = [
         "duplicate-visit-code",
         "  M6:\n",
         "  M3:\n",
-        "",
-        'found duplicate key "M3"',
+        "visits.M3",
+        f"duplicate key 'M3' (first on line {_line_of(ORIGINAL, '  M3:')})",
         "  M3:\n",
         after="    label: {en: Month 3, id: Bulan 3}",
     ),
@@ -115,8 +115,8 @@ CASES = [
         "duplicate-codelist-item",
         "      JAWA: {label: {en: Javanese, id: Jawa}}\n",
         "      SUNDA: {label: {en: Javanese, id: Jawa}}\n",
-        "",
-        'found duplicate key "SUNDA"',
+        "codelists.ethnicity.items.SUNDA",
+        "duplicate key 'SUNDA' (first on line",
         "      SUNDA: {label: {en: Javanese",
     ),
     Case(
@@ -452,3 +452,10 @@ def test_unknown_key_message_is_actionable() -> None:
 def test_not_a_mapping() -> None:
     with pytest.raises(ProtocolError, match="must be a YAML mapping"):
         load_protocol_text("- a\n- b\n")
+
+
+def test_every_duplicate_key_is_reported() -> None:
+    text = ORIGINAL.replace("  M6:\n", "  M3:\n", 1).replace("  M24:\n", "  M12:\n", 1)
+    with pytest.raises(ProtocolError) as info:
+        load_protocol_text(text, source="dup.yaml")
+    assert [p.path for p in info.value.problems] == ["visits.M3", "visits.M12"]

@@ -326,9 +326,12 @@ def _consent_codelist(p: Protocol) -> Iterator[Issue]:
         return
     listed, defined = list(codelist.items), list(p.consent_versions)
     if listed != defined:
-        yield ("codelists", "consent_version", "items"), (
-            f"items {', '.join(listed)} must be the consent_versions {', '.join(defined)}, "
-            "in the same order"
+        yield (
+            ("codelists", "consent_version", "items"),
+            (
+                f"items {', '.join(listed)} must be the consent_versions {', '.join(defined)}, "
+                "in the same order"
+            ),
         )
 
 

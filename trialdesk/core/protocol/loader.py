@@ -16,7 +16,9 @@ import pydantic
 from pydantic import BaseModel
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
 
 from trialdesk.core.protocol.checks import check_protocol
 from trialdesk.core.protocol.errors import Problem, ProtocolError
@@ -85,8 +87,9 @@ def _parse_yaml(text: str, source: str) -> Any:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         reason = (exc.problem or str(exc)).strip()
-        if "duplicate key" in reason or "found duplicate key" in str(exc):
-            reason = _duplicate_message(exc)
+        if isinstance(exc, DuplicateKeyError):
+            problems = _duplicate_keys(text) or [Problem("", line, _duplicate_message(exc))]
+            raise ProtocolError(problems, source) from None
         raise ProtocolError([Problem("", line, reason)], source) from None
     if not isinstance(tree, CommentedMap):
         raise ProtocolError(
@@ -100,6 +103,36 @@ def _duplicate_message(exc: MarkedYAMLError) -> str:
     first = exc.context_mark.line + 1 if exc.context_mark else None
     where = f" (mapping starts on line {first})" if first else ""
     return f"{problem}{where}: codes and keys must be unique"
+
+
+def _duplicate_keys(text: str) -> list[Problem]:
+    """Every duplicate key in ``text``, located (the parser stops at the first one)."""
+    problems: list[Problem] = []
+    _walk_for_duplicates(YAML(typ="rt").compose(text), [], problems)
+    return problems
+
+
+def _walk_for_duplicates(node: Node, path: list[str], problems: list[Problem]) -> None:
+    if isinstance(node, SequenceNode):
+        for index, item in enumerate(node.value):
+            _walk_for_duplicates(item, [*path, str(index)], problems)
+    if not isinstance(node, MappingNode):
+        return
+    seen: dict[tuple[str, str], int] = {}
+    for key_node, value_node in node.value:
+        key = (key_node.tag, str(key_node.value))
+        line = key_node.start_mark.line + 1
+        if key in seen and key[1] != "<<":
+            problems.append(
+                Problem(
+                    ".".join([*path, key[1]]),
+                    line,
+                    f"duplicate key {key[1]!r} (first on line {seen[key]}): codes and "
+                    "keys must be unique",
+                )
+            )
+        seen.setdefault(key, line)
+        _walk_for_duplicates(value_node, [*path, key[1]], problems)
 
 
 def _plain(node: Any) -> Any:
