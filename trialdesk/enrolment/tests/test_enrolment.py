@@ -225,3 +225,19 @@ def test_consort_counts_come_from_the_screening_log(personas, site_a):
         "failed_criteria": {"E2": 1},
     }
     assert "by_arm" not in counts
+
+
+def test_attested_preeclampsia_shows_the_acog_cross_check_as_evidence(personas, site_a):
+    weak = screening_data(
+        today=timezone.localdate(),
+        severe=False,
+        **{"demog.highest_sbp": "132", "demog.highest_dbp": "84"},
+    )
+    p = screened(site_a, personas["coord_a"], data=weak)
+    a = do_assess_eligibility(p, personas["coord_a"])
+    i4 = next(c for c in a.criteria if c["code"] == "I4")
+    assert i4["passes"] == "met"  # the investigator's attestation decides (notes §2.4) …
+    check = next(k for k in i4["cross_checks"] if k["check"] == "demog.diagnosis_supported")
+    assert check["state"] == "fires" and check["severity"] == "query"  # … the data query it
+    shown = {e["name"]: e["value"] for e in check["evidence"]}
+    assert shown["demog.pe_confirmed_acog"] == "no" and shown["demog.highest_sbp"] == "132"

@@ -224,3 +224,34 @@ def test_import_checks_the_csv_and_hashes_it(personas):
     bad = "\n".join(rows[:-1] + [rows[-1].replace(",PBO", ",XYZ")])
     with pytest.raises(actions.RandomizationError, match="line 9: arm code"):
         actions.do_import_list(personas["ustat"], csv_text=bad)
+
+
+def test_unique_constraints_back_up_the_lock(personas):
+    from django.db import IntegrityError, transaction
+
+    setup_list(personas)
+    p1, p2 = ready(personas), ready(personas)
+    a = actions.do_randomize_participant(p1, personas["coord_a"])
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Allocation.objects.create(
+            participant=p2,
+            slot=a.slot,
+            stratum=a.stratum,
+            randomization_number="X1",
+            kit_code="X1",
+            arm=a.arm,
+            allocated_at=timezone.now(),
+            allocated_by=personas["coord_a"],
+        )
+    other = Slot.objects.exclude(pk=a.slot_id).first()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Allocation.objects.create(
+            participant=p1,
+            slot=other,
+            stratum=other.stratum,
+            randomization_number="X2",
+            kit_code="X2",
+            arm=other.arm,
+            allocated_at=timezone.now(),
+            allocated_by=personas["coord_a"],
+        )
