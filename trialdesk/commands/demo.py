@@ -1,0 +1,251 @@
+"""`trialdesk demo load --participants 80`: a demonstration study in the database.
+
+Synthetic participants come from the simulation package's generator (`core.simulate.synth`,
+the same data `trialdesk synth` writes); every value goes in through the same actions a site
+uses (`do_create_participant`, `do_save_form`, ...), so edit checks run, auto-queries open,
+derived values are computed and every write is in the audit trail. Only what has happened by
+today is entered: later visits stay scheduled, as in a running study. Allocation is never
+loaded here (blinding): it belongs to the randomization module.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import defaultdict
+
+import click
+
+from trialdesk.commands._django import setup
+
+LOG_VISIT_PREFERENCE = ("D0", "SCR")
+
+
+@click.group()
+def demo() -> None:
+    """Demonstration data."""
+
+
+@demo.command()
+@click.option("--participants", "n", default=80, show_default=True, type=click.IntRange(1, 2000))
+@click.option("--seed", default=20260101, show_default=True, type=int)
+def load(n: int, seed: int) -> None:
+    """Register N synthetic participants and enter their data up to today."""
+    from trialdesk.commands.web import ensure_local_secrets
+
+    ensure_local_secrets()
+    setup()
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+    users = _demo_users()
+    loader = DemoLoader(users)
+    tables = _synthetic(n, seed)
+    loader.run(tables)
+    click.echo(loader.report())
+    click.echo("demo accounts (password: see trialdesk/testing/personas.py PASSWORD):")
+    click.echo("  coord_a (coordinator 01), inv_a (investigator 01), monitor, dm (data manager)")
+
+
+def _demo_users():
+    from trialdesk.paths import DEFAULT_PROTOCOL
+    from trialdesk.studies.actions import do_load_protocol
+    from trialdesk.studies.models import ProtocolVersion
+    from trialdesk.testing.personas import create_personas
+
+    if not ProtocolVersion.objects.filter(active=True).exists():
+        do_load_protocol(DEFAULT_PROTOCOL, reason="demo load")
+    return create_personas()
+
+
+def _synthetic(n: int, seed: int):
+    from trialdesk.core.simulate.synth import SynthOptions, generate_chunk
+    from trialdesk.studies.registry import get_protocol
+
+    tables = generate_chunk(
+        get_protocol(), seed=seed, chunk_index=0, start=0, n=n, options=SynthOptions()
+    )
+    tables.pop("allocation", None)  # unblinded: never into blinded clinical tables
+    tables.pop("_primary", None)
+    return tables
+
+
+def _raw(fld, value) -> object:
+    """The text a person would have typed for a synthetic value."""
+    import pandas as pd
+
+    if value is None or (not isinstance(value, str | list) and pd.isna(value)):
+        return [] if str(fld.type) == "multichoice" else ""
+    kind = str(fld.type)
+    if kind == "multichoice":
+        return ["", *str(value).split(";")]
+    if kind == "boolean":
+        return "yes" if bool(value) else "no"
+    if kind == "datetime":
+        return pd.Timestamp(value).strftime("%Y-%m-%dT%H:%M")
+    if kind == "date":
+        return pd.Timestamp(value).strftime("%Y-%m-%d")
+    if kind in ("integer", "decimal"):
+        x = float(value)
+        return "" if math.isnan(x) else (str(int(x)) if kind == "integer" else repr(x))
+    return str(value)
+
+
+def _row_date(row, form) -> dt.date | None:
+    import pandas as pd
+
+    for fld in form.fields.values():
+        if str(fld.type) in ("datetime", "date") and not fld.derived:
+            value = row.get(fld.code)
+            if value is not None and not pd.isna(value):
+                return pd.Timestamp(value).date()
+    return None
+
+
+class DemoLoader:
+    def __init__(self, users):
+        from trialdesk.studies.registry import get_protocol
+
+        self.protocol = get_protocol()
+        self.users = users
+        self.today = dt.date.today()
+        self.counts: dict[str, int] = defaultdict(int)
+        self.rejections: dict[str, int] = defaultdict(int)
+
+    def run(self, tables) -> None:
+        from rich.progress import Progress
+
+        people = tables.pop("participants").sort_values("screened_on")
+        by_pid = {code: df.groupby("participant_id") for code, df in tables.items()}
+        with Progress() as progress:
+            task = progress.add_task("loading participants", total=len(people))
+            for person in people.itertuples(index=False):
+                if person.screened_on.date() <= self.today:
+                    self._participant(person, by_pid)
+                progress.advance(task)
+
+    def _rows(self, by_pid, form_code, pid):
+        groups = by_pid.get(form_code)
+        if groups is None or pid not in groups.groups:
+            return []
+        return [row for _, row in groups.get_group(pid).iterrows()]
+
+    def _participant(self, person, by_pid) -> None:
+        from trialdesk.accounts.models import Site
+        from trialdesk.participants.actions import (
+            do_create_participant,
+            do_set_anchor_date,
+            do_set_status,
+        )
+
+        site = Site.objects.get(code=str(person.site))
+        user = self._coordinator(site)
+        participant = do_create_participant(
+            site,
+            user,
+            identity={"name": f"Demo participant {person.participant_id}"},
+            reason="demo load",
+        )
+        self.counts["participants"] += 1
+        dosing = self._rows(by_pid, "dosing", person.participant_id)
+        anchor = _row_date(dosing[0], self.protocol.form("dosing")) if dosing else None
+        if anchor and anchor <= self.today and person.dosed:
+            do_set_anchor_date(participant, anchor, user, reason="dosed (demo load)")
+            do_set_status(participant, "enrolled", user, reason="randomized and dosed (demo load)")
+        self._visits(participant, person.participant_id, by_pid, user)
+        if person.screen_failure:
+            do_set_status(
+                participant,
+                "screen_failed",
+                user,
+                reason=f"screen failure: {person.screen_failure_reasons}",
+            )
+        elif isinstance(person.status, str) and person.status in ("WITHDREW_CONSENT",):
+            do_set_status(participant, "withdrawn", user, reason="withdrew consent (demo load)")
+
+    def _coordinator(self, site):
+        from trialdesk.accounts.models import Membership, Role
+
+        m = (
+            Membership.objects.filter(site=site, role=Role.COORDINATOR, active=True)
+            .select_related("user")
+            .first()
+        )
+        if m is None:
+            raise click.ClickException(f"no coordinator at site {site.code}: create one first")
+        return m.user
+
+    def _visits(self, participant, pid, by_pid, user) -> None:
+        from trialdesk.visits.actions import do_record_visit_date
+
+        per_visit: dict[str, list] = defaultdict(list)
+        for code, form in self.protocol.forms.items():
+            for row in self._rows(by_pid, code, pid):
+                visit = row.get("visit")
+                visit = visit if isinstance(visit, str) else None
+                per_visit[visit].append((code, form, row))
+        visits = {v.code: v for v in participant.visits.filter(repeat=1)}
+        for code, visit in visits.items():
+            entries = per_visit.get(code, [])
+            dates = [d for d in (_row_date(r, f) for _, f, r in entries) if d]
+            when = min(dates) if dates else None
+            if when is None or when > self.today:
+                continue
+            visit = do_record_visit_date(visit, when, user, reason="demo load")
+            self.counts["visits done"] += 1
+            for form_code, form, row in entries:
+                self._save(visit, form_code, form, row, user)
+        log_visit = next(
+            (visits[c] for c in LOG_VISIT_PREFERENCE if c in visits and visits[c].actual_date), None
+        )
+        if log_visit is None:
+            return
+        for form_code, form, row in per_visit.get(None, []):
+            self._save(log_visit, form_code, form, row, user, repeat=int(row.get("seq") or 1))
+
+    def _save(self, visit, form_code, form, row, user, repeat: int | None = None) -> None:
+        from trialdesk.crfs.actions import CrfError, do_save_form
+        from trialdesk.crfs.engine import entry_fields
+
+        day = _row_date(row, form)
+        if day is not None and day > self.today:
+            return
+        raw = {f.code: _raw(f, row.get(f.code)) for f in entry_fields(form)}
+        repeat = repeat or int(row.get("seq") or 1)
+        for complete in (True, False):
+            try:
+                outcome = do_save_form(
+                    visit, form_code, user, raw=raw, complete=complete, repeat=repeat, reason=""
+                )
+            except CrfError as exc:
+                if (
+                    complete
+                    and set(exc.errors) <= set(form.fields)
+                    and exc.result
+                    and not exc.result.errors
+                ):
+                    continue  # only required values missing: keep it in progress
+                self.rejections[f"{form_code}: {next(iter(exc.errors.values()))[:90]}"] += 1
+                return
+            self.counts["forms saved"] += 1
+            self.counts["forms complete" if complete else "forms in progress"] += 1
+            self.counts["auto-queries"] += outcome.queries_opened
+            self.counts["clinical alerts"] += outcome.alerts
+            return
+
+    def report(self) -> str:
+        from trialdesk.audit.models import AuditEvent
+        from trialdesk.crfs.models import ItemValue
+
+        lines = [f"{k}: {v}" for k, v in self.counts.items()]
+        lines.append(f"item values stored: {ItemValue.objects.count()}")
+        lines.append(f"audit events: {AuditEvent.objects.count()}")
+        if self.rejections:
+            lines.append(
+                f"refused by hard checks (synthetic data the system would not accept): {sum(self.rejections.values())}"
+            )
+            lines += [
+                f"  {n} × {msg}"
+                for msg, n in sorted(self.rejections.items(), key=lambda kv: -kv[1])[:10]
+            ]
+        return "\n".join(lines)
