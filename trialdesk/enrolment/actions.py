@@ -202,7 +202,7 @@ def do_confirm_eligibility(
     latest = services.latest_assessment(participant)
     if latest is None or latest.pk != assessment.pk:
         raise EnrolmentError("a newer assessment exists: confirm that one")
-    current = eligibility.values_hash(services.participant_values(participant))
+    current = eligibility.values_hash(_protocol(), services.participant_values(participant))
     if current != assessment.values_sha256:
         raise EnrolmentError("data changed after this assessment: assess again, then sign")
     with transaction.atomic(durable=True):

@@ -47,8 +47,23 @@ def show(value: object) -> str:
     return str(value)
 
 
-def values_hash(values: dict[str, object]) -> str:
-    canon = {k: show(v) for k, v in sorted(values.items())}
+def relevant_names(protocol) -> frozenset[str]:
+    """Every field an eligibility decision reads: the criteria's names, the inputs of derived
+    values among them, and the fields of the edit checks shown next to them."""
+    names: set[str] = set()
+    for code in protocol.eligibility:
+        direct = protocol.criterion_expression(code).names
+        for row in _evidence(protocol, direct, {}):
+            names.add(row["name"])
+        for check in _cross_checks(protocol, direct, {}):
+            names.update(row["name"] for row in check["evidence"])
+    return frozenset(names)
+
+
+def values_hash(protocol, values: dict[str, object]) -> str:
+    """SHA-256 of the values eligibility depends on: other data may change after sign-off."""
+    keep = relevant_names(protocol)
+    canon = {k: show(v) for k, v in sorted(values.items()) if k in keep}
     return hashlib.sha256(json.dumps(canon, sort_keys=True).encode()).hexdigest()
 
 
@@ -116,4 +131,4 @@ def assess(protocol, values: dict[str, object]) -> Assessment:
                 "cross_checks": _cross_checks(protocol, names, full),
             }
         )
-    return Assessment(RESULT_OF[result.eligible], rows, values_hash(full))
+    return Assessment(RESULT_OF[result.eligible], rows, values_hash(protocol, full))

@@ -92,7 +92,9 @@ def readiness(participant, *, values: dict | None = None) -> list[str]:
         reasons.append("an investigator has not confirmed eligibility with a signature")
     else:
         now_values = participant_values(participant) if values is None else values
-        if values_hash(now_values) != assessment.values_sha256:
+        from trialdesk.studies.registry import get_protocol
+
+        if values_hash(get_protocol(), now_values) != assessment.values_sha256:
             reasons.append("data changed after eligibility was confirmed: assess and sign again")
     return reasons
 

@@ -241,3 +241,31 @@ def test_attested_preeclampsia_shows_the_acog_cross_check_as_evidence(personas, 
     assert check["state"] == "fires" and check["severity"] == "query"  # … the data query it
     shown = {e["name"]: e["value"] for e in check["evidence"]}
     assert shown["demog.pe_confirmed_acog"] == "no" and shown["demog.highest_sbp"] == "132"
+
+
+def test_a_change_to_eligibility_data_after_sign_off_needs_a_new_signature(personas, site_a):
+    from trialdesk.crfs.actions import do_save_form
+    from trialdesk.enrolment.testing import ready_to_randomize
+
+    p = ready_to_randomize(site_a, personas["coord_a"], personas["inv_a"], PASSWORD)
+    assert services.readiness(p) == []
+    visit = p.visits.get(code="SCR")
+    data = screening_data(today=timezone.localdate())
+    do_save_form(
+        visit,
+        "demog",
+        personas["coord_a"],
+        raw={**data["demog"], "ethnicity": "SUNDA"},
+        reason="unrelated to eligibility",
+    )
+    assert services.readiness(p) == []
+    do_save_form(
+        visit,
+        "screening",
+        personas["coord_a"],
+        raw={**data["screening"], "active_infection": "yes"},
+        reason="fever found",
+    )
+    assert services.readiness(p) == [
+        "data changed after eligibility was confirmed: assess and sign again"
+    ]
