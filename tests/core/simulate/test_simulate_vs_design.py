@@ -121,3 +121,39 @@ def test_independent_reference_agrees_with_the_design_module() -> None:
             sided=boundary.sided,
         )
         assert mine == pytest.approx(_exact(design, boundary, drift), abs=2e-6)
+
+
+@pytest.mark.parametrize("rate", [0.02, 0.1, 0.2])
+def test_safety_stopping_agrees_with_the_safety_module_exact_values(rate: float) -> None:
+    from trialdesk.core.safety_monitoring import bayesian_boundary, pocock_count_boundary
+    from trialdesk.core.simulate import SafetyRule, SimulationBoundary
+
+    # The protocol's two rules for related SAEs in the exosome arm, looked at after every
+    # participant up to 39 (a stop at the 40th would coincide with the end of the trial).
+    rules = [
+        bayesian_boundary(
+            checkpoints=range(3, 40), threshold=0.10, posterior_probability=0.90,
+            prior_mean=0.007, prior_sample_size=10,
+        ),
+        pocock_count_boundary(checkpoints=range(1, 40), p0=0.10, alpha=0.05),
+    ]  # fmt: skip
+    ours = SafetyRule.beta_binomial(
+        threshold_rate=0.10, posterior_probability=0.90, every=1, n_max_per_arm=39,
+        prior_a=0.07, prior_b=9.93, min_n=3,
+    )  # fmt: skip
+    assert ours.stop_counts == rules[0].stop_counts
+    single_look = SimulationBoundary(critical_values=(1.96,), n_per_look=(80,))
+    for boundary in rules:
+        (res,) = simulate_scenarios(
+            boundary=single_look,
+            scenarios=[Scenario(sae_rate=(0.0, rate))],
+            replicates=40_000,
+            seed=7,
+            safety_rule=SafetyRule.from_boundary(boundary),
+            workers=1,
+        )
+        (oc,) = boundary.operating_characteristics([rate])
+        assert abs(res.stop_safety - oc.probability_stop) < 3 * max(res.mcse_stop_safety, 1e-4)
+        assert abs(
+            res.expected_n - 2 * oc.expected_n - 2 * (40 - 39) * (1 - oc.probability_stop)
+        ) < (3 * res.mcse_expected_n + 0.01)

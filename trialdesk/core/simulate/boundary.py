@@ -162,6 +162,16 @@ class SafetyRule:
             raise ValueError(f"arm = {self.arm!r}: allowed are {', '.join(SAFETY_ARMS)}")
 
     @classmethod
+    def from_boundary(cls, boundary: Any, *, arm: str = "treatment") -> SafetyRule:
+        """From a :class:`trialdesk.core.safety_monitoring.SafetyBoundary` (same fields)."""
+        return cls(
+            checkpoints=tuple(int(c) for c in boundary.checkpoints),
+            stop_counts=tuple(int(c) for c in boundary.stop_counts),
+            arm=arm,
+            description=str(getattr(boundary, "description", "")),
+        )
+
+    @classmethod
     def beta_binomial(
         cls,
         *,
