@@ -333,8 +333,16 @@ CASES = [
         "      ICF-2.0: {label: {en: Version 2.0, id: Versi 2.0}}\n",
         "      ICF-3.0: {label: {en: Version 3.0, id: Versi 3.0}}\n",
         "codelists.consent_version.items",
-        "items ICF-1.0, ICF-3.0 must be the consent_versions ICF-1.0, ICF-2.0",
+        "items ICF-1.0, ICF-3.0 must be the consent_versions ICF-1.0, ICF-2.0, in the same order",
         "    items:\n      ICF-1.0",
+    ),
+    Case(
+        "route-codelist-out-of-sync",
+        "  route:\n    mirrors: routes\n    items:\n      IV:",
+        "  route:\n    mirrors: routes\n    items:\n      SC:",
+        "codelists.route.items",
+        "items SC, IM must be the routes IV, IM",
+        "    items:\n      SC:",
     ),
     Case(
         "interim-last-fraction",

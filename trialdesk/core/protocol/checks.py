@@ -51,6 +51,7 @@ def check_protocol(p: Protocol) -> list[Issue]:
         _stratification,
         _visits,
         _consent_versions,
+        _mirrored_codelists,
         _forms,
         _expressions,
         _eligibility,
@@ -306,7 +307,6 @@ def _consent_versions(p: Protocol) -> Iterator[Issue]:
                 ("consent_versions", version.code, "valid_to"),
                 (f"valid_to {version.valid_to} is before valid_from {version.valid_from}"),
             )
-    yield from _consent_codelist(p)
     ordered = sorted(versions, key=lambda v: v.valid_from)
     for earlier, later in zip(ordered, ordered[1:], strict=False):
         if earlier.valid_to is None or earlier.valid_to >= later.valid_from:
@@ -319,20 +319,18 @@ def _consent_versions(p: Protocol) -> Iterator[Issue]:
             )
 
 
-def _consent_codelist(p: Protocol) -> Iterator[Issue]:
-    """The codelist sites pick the consent version from must match consent_versions."""
-    codelist = p.codelists.get("consent_version")
-    if codelist is None:
-        return
-    listed, defined = list(codelist.items), list(p.consent_versions)
-    if listed != defined:
-        yield (
-            ("codelists", "consent_version", "items"),
-            (
-                f"items {', '.join(listed)} must be the consent_versions {', '.join(defined)}, "
-                "in the same order"
-            ),
-        )
+def _mirrored_codelists(p: Protocol) -> Iterator[Issue]:
+    """A codelist that mirrors a section must list exactly that section's codes."""
+    for code, codelist in p.codelists.items():
+        if codelist.mirrors is None:
+            continue
+        listed, defined = list(codelist.items), list(getattr(p, codelist.mirrors))
+        if listed != defined:
+            message = (
+                f"items {', '.join(listed)} must be the {codelist.mirrors} "
+                f"{', '.join(defined)}, in the same order"
+            )
+            yield ("codelists", code, "items"), message
 
 
 # --------------------------------------------------------------------------- forms and fields

@@ -219,11 +219,16 @@ class CodelistItem(Keyed):
 
 
 class Codelist(Keyed):
-    """A list of coded answers."""
+    """A list of coded answers.
+
+    ``mirrors`` names a protocol section whose codes the items must equal, in order (the
+    consent version or route a site picks on a form stays in step with the study design).
+    """
 
     code: Identifier
     label: Text | None = None
     ordered: bool = False
+    mirrors: Literal["routes", "arms", "sites", "consent_versions"] | None = None
     items: dict[str, CodelistItem] = Field(min_length=1)
 
 
