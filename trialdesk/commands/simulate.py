@@ -170,6 +170,10 @@ def run(protocol_path: Path, **opts: Any) -> None:
             )
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
+    except OSError as exc:  # dask: the scheduler cannot be reached
+        raise click.ClickException(
+            f"cannot reach the scheduler {opts['scheduler']}: {exc}"
+        ) from None
     if opts["as_json"]:
         out = []
         for r in results:

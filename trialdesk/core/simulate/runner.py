@@ -5,6 +5,9 @@ Whatever runs the chunks, tallies are combined in chunk order, so a result depen
 the order in which chunks finish. At most ``2 × workers`` chunks are in flight at a time, and
 each returns a tally of a few hundred bytes, so memory stays bounded whatever the replicate
 count.
+
+On a dask cluster every worker must be able to import ``trialdesk`` (same version): tasks are
+small picklable :class:`ChunkTask` objects and the chunk function is ``run_chunk``.
 """
 
 from __future__ import annotations
