@@ -12,6 +12,7 @@ urlpatterns = [
     path("visits/", include("trialdesk.visits.urls")),
     path("crfs/", include("trialdesk.crfs.urls")),
     path("audit/", include("trialdesk.audit.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("enrolment/", include("trialdesk.enrolment.urls")),
     path("randomization/", include("trialdesk.randomization.urls")),
 ]
