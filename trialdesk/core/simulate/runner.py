@@ -33,7 +33,7 @@ __all__ = [
 ]
 
 #: Replicates per chunk. Part of what a result is reproducible for: changing it changes draws.
-DEFAULT_CHUNK_SIZE = {"z": 250_000, "t": 100_000, "ancova": 10_000}
+DEFAULT_CHUNK_SIZE = {"z": 250_000, "t": 250_000, "ancova": 10_000}
 
 Progress = Callable[[int], None]
 
