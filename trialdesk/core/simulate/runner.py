@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent import futures
 from dataclasses import dataclass
@@ -171,6 +172,8 @@ def run_tasks(
             if progress:
                 progress(weight(task))
         return results
+    if executor == "process" and not _main_importable():
+        executor = "thread"  # a child could not re-import a __main__ read from stdin
     if executor == "thread":
         pool: futures.Executor = futures.ThreadPoolExecutor(max_workers=n)
     elif executor == "process":
@@ -183,6 +186,11 @@ def run_tasks(
         raise ValueError(f"executor = {executor!r}: allowed are process, thread")
     with pool:
         return _run_windowed(tasks, lambda t: pool.submit(fn, t), futures.wait, n, progress, weight)
+
+
+def _main_importable() -> bool:
+    path = getattr(sys.modules.get("__main__"), "__file__", None)
+    return path is None or os.path.exists(path)
 
 
 def _run_windowed(tasks, submit, wait, n, progress, weight) -> list[Any]:  # type: ignore[no-untyped-def]
