@@ -97,7 +97,7 @@ def result_from_tally(
     seed: int,
     chunk_size: int,
 ) -> OperatingCharacteristicsResult:
-    r, k = tally.replicates, tally.looks
+    r = tally.replicates
     eff, fut, saf = (tally.stops[i] for i in range(3))
     reject = _p(int(eff.sum()), r)
     per_look = [_p(int(c), r) for c in eff]
@@ -114,7 +114,6 @@ def result_from_tally(
     duration = None
     if scenario.recruitment_per_month is not None:
         duration = n_mean / scenario.recruitment_per_month + scenario.followup_days / 30.4375
-    del k
     return OperatingCharacteristicsResult(
         effect=scenario.effect,
         analysis=analysis,
