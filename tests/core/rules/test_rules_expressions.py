@@ -25,6 +25,7 @@ from trialdesk.core.rules import (
     is_missing,
 )
 
+DIP = ("NEG", "TRACE", "1+", "2+", "3+", "4+")
 SCHEMA = Schema(
     {
         "vitals.sbp": NameInfo(NUMBER, repeating=True),
@@ -33,6 +34,8 @@ SCHEMA = Schema(
         "lab.hgb": NameInfo(NUMBER),
         "lab.hct": NameInfo(NUMBER),
         "lab.note": NameInfo(TEXT),
+        "lab.dip": NameInfo(ExprType(Kind.CODE, frozenset(DIP), "dipstick", order=DIP)),
+        "lab.dip2": NameInfo(ExprType(Kind.CODE, frozenset(DIP), "dipstick", order=DIP)),
         "demog.delivery_date": NameInfo(DATE),
         "demog.mode": NameInfo(ExprType(Kind.CODE, frozenset({"CS", "VAG"}), "mode")),
         "demog.severe": NameInfo(BOOLEAN),
@@ -94,6 +97,22 @@ def test_arithmetic(text, expected) -> None:
 )
 def test_comparison(text, expected) -> None:
     assert ev(text, {"lab.hgb": 12.5, "lab.note": "haemolysed"}) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "dip", "expected"),
+    [
+        ("dip >= '2+'", "3+", True),
+        ("dip >= '2+'", "1+", False),
+        ("dip >= '2+'", "TRACE", False),
+        ("'NEG' < dip <= '2+'", "2+", True),
+        ("dip > dip2", "4+", True),
+        ("dip >= '2+'", None, UNKNOWN),
+        ("dip >= '2+'", "9+", UNKNOWN),  # a stored code no longer in the list
+    ],
+)
+def test_ordered_codes_compare_by_rank(text, dip, expected) -> None:
+    assert ev(text, {"lab.dip": dip, "lab.dip2": "3+"}) is expected
 
 
 def test_bare_and_qualified_keys_both_work_in_context() -> None:
@@ -231,7 +250,9 @@ def test_years_between_and_today() -> None:
         ("hgb and hct", "operand of 'and' must be boolean, not number"),
         ("note + 1", "left side of '+' must be number, not text"),
         ("demog.delivery_date < 3", "cannot compare date with number"),
-        ("demog.mode < 'CS'", "'<' needs numbers, dates or times"),
+        ("demog.mode < 'CS'", "'<' needs numbers, dates, times or codes of an ordered codelist"),
+        ("lab.dip < demog.mode", "'<' needs numbers, dates, times or codes of an ordered"),
+        ("lab.dip >= '5+'", "'5+' is not a code of codelist 'dipstick'"),
         ("demog.mode == 'CAESAREAN'", "'CAESAREAN' is not a code of codelist 'mode'"),
         ("days_between(hgb, hct)", "argument 1 of days_between() must be date or datetime"),
         ("days_between(demog.delivery_date)", "days_between() takes 2..2 arguments, got 1"),

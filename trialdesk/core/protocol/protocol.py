@@ -185,8 +185,9 @@ class Protocol(Model):
             return _SCALAR_TYPES[fld.type]
         codelist = self.codelists.get(fld.codelist or "")
         codes = frozenset(codelist.items) if codelist else None
+        order = tuple(codelist.items) if codelist and codelist.ordered else None
         kind = Kind.CODE if fld.type is FieldType.CHOICE else Kind.CODESET
-        return ExprType(kind, codes, fld.codelist)
+        return ExprType(kind, codes, fld.codelist, order=order)
 
     def compile(self, text: str, *, context: str | None = None) -> Expression:
         """Compile ``text`` against this protocol (cached)."""

@@ -23,7 +23,8 @@ test is unknown gives ``UNKNOWN``. Division by zero and math domain errors give 
 
 Operators and functions
 -----------------------
-``+ - * / // % **``, ``== != < <= > >=`` (chainable: ``18 <= age <= 50``), ``and or not``,
+``+ - * / // % **``, ``== != < <= > >=`` (chainable: ``18 <= age <= 50``; codes of an
+*ordered* codelist compare by rank: ``dipstick >= '2+'``), ``and or not``,
 ``x in ['A', 'B']``, ``x if cond else y``. Functions (allow-list, ``FUNCTIONS``):
 ``abs min max round sqrt exp ln log2 log10``, ``days_between(start, end)``,
 ``hours_between(start, end)``, ``years_between(start, end)``, ``today()``,

@@ -89,6 +89,7 @@ class Compiled:
     names: frozenset[str]
     type: ExprType
     resolved: dict[int, str] = field(default_factory=dict)
+    ordinal: dict[tuple[int, int], tuple[str, ...]] = field(default_factory=dict)
 
 
 def parse(text: str) -> ast.expr:
@@ -160,7 +161,7 @@ def check(text: str, *, context: str | None, schema: Schema) -> Compiled:
     tree = parse(text)
     checker = _Checker(text, context, schema)
     result = checker.visit(tree)
-    return Compiled(tree, frozenset(checker.names), result, checker.resolved)
+    return Compiled(tree, frozenset(checker.names), result, checker.resolved, checker.ordinal)
 
 
 class _Checker:
@@ -172,6 +173,7 @@ class _Checker:
         self.schema = schema
         self.names: set[str] = set()
         self.resolved: dict[int, str] = {}
+        self.ordinal: dict[tuple[int, int], tuple[str, ...]] = {}
 
     def fail(self, reason: str) -> ExpressionError:
         return ExpressionError(reason, self.text)
@@ -272,12 +274,14 @@ class _Checker:
     def visit_Compare(self, node: ast.Compare) -> ExprType:
         left = self.visit(node.left)
         left_node = node.left
-        for op, right_node in zip(node.ops, node.comparators, strict=True):
+        for index, (op, right_node) in enumerate(zip(node.ops, node.comparators, strict=True)):
             symbol = _CMPOPS.get(type(op))
             if symbol is None:
                 raise self.fail("'is' is not allowed: use == or is_missing(x)")
             right = self.visit(right_node)
-            self._compare(symbol, left, right, left_node, right_node)
+            order = self._compare(symbol, left, right, left_node, right_node)
+            if order is not None:
+                self.ordinal[(id(node), index)] = order
             left, left_node = right, right_node
         return BOOLEAN
 
@@ -329,15 +333,28 @@ class _Checker:
         wanted = " or ".join(sorted(k.value for k in kinds))
         raise self.fail(f"{where} must be {wanted}, not {typ}")
 
-    def _compare(self, op: str, left: ExprType, right: ExprType, ln: ast.AST, rn: ast.AST):
+    def _compare(
+        self, op: str, left: ExprType, right: ExprType, ln: ast.AST, rn: ast.AST
+    ) -> tuple[str, ...] | None:
+        """Check one comparison; return the code order when it compares ordered codes."""
         if op in ("in", "not in"):
-            return self._membership(op, left, right, ln, rn)
+            self._membership(op, left, right, ln, rn)
+            return None
         if not _compatible(left, right):
             raise self.fail(f"cannot compare {left} with {right} using '{op}'")
-        if op not in ("==", "!=") and left.kind not in _ORDERED | {Kind.ANY}:
-            raise self.fail(f"'{op}' needs numbers, dates or times, not {left}")
         self._check_codes(left, rn)
         self._check_codes(right, ln)
+        if op in ("==", "!="):
+            return None
+        order = _code_order(left, right)
+        if order is not None:
+            return order
+        if left.kind not in _ORDERED | {Kind.ANY} or right.kind not in _ORDERED | {Kind.ANY}:
+            shown = left if left.kind not in _ORDERED else right
+            raise self.fail(
+                f"'{op}' needs numbers, dates, times or codes of an ordered codelist, not {shown}"
+            )
+        return None
 
     def _membership(self, op: str, left: ExprType, right: ExprType, ln, rn) -> None:
         if right.kind is Kind.CODESET:
@@ -360,6 +377,18 @@ class _Checker:
                 f"{other.value!r} is not a code of codelist {typ.codelist!r} "
                 f"(allowed: {', '.join(sorted(typ.codes))})"
             )
+
+
+def _code_order(a: ExprType, b: ExprType) -> tuple[str, ...] | None:
+    """The shared order of an ordered-codelist comparison (field vs literal or same list)."""
+    orders = [t.order for t in (a, b) if t.kind is Kind.CODE]
+    if not orders or any(o is None for o in orders):
+        return None
+    if len(orders) == 2 and orders[0] != orders[1]:
+        return None
+    if any(t.kind not in (Kind.CODE, Kind.TEXT) for t in (a, b)):
+        return None
+    return orders[0]
 
 
 def _compatible(a: ExprType, b: ExprType) -> bool:

@@ -75,6 +75,10 @@ _OPERATORS: dict[type, _Op] = {
 }
 
 
+def _rank(code: object, order: tuple[str, ...]) -> object:
+    return order.index(code) if code in order else UNKNOWN
+
+
 def kleene_and(values: list[object]) -> object:
     """``False`` if any is false, else ``UNKNOWN`` if any is unknown, else ``True``."""
     if any(v is False for v in values):
@@ -97,10 +101,16 @@ class Evaluator(SimpleEval):
     fields follow the same path. Nothing but the compiled tree is ever evaluated.
     """
 
-    def __init__(self, lookup: Callable[[str], object], resolved: Mapping[int, str]) -> None:
+    def __init__(
+        self,
+        lookup: Callable[[str], object],
+        resolved: Mapping[int, str],
+        ordinal: Mapping[tuple[int, int], tuple[str, ...]] | None = None,
+    ) -> None:
         super().__init__(operators=dict(_OPERATORS), functions={}, names={})
         self._lookup = lookup
         self._resolved = resolved
+        self._ordinal = ordinal or {}
         self.nodes[ast.Tuple] = self._eval_sequence
         self.nodes[ast.List] = self._eval_sequence
 
@@ -130,9 +140,13 @@ class Evaluator(SimpleEval):
     def _eval_compare(self, node: ast.Compare) -> object:
         results: list[object] = []
         left = self._eval(node.left)
-        for op, comparator in zip(node.ops, node.comparators, strict=True):
+        for index, (op, comparator) in enumerate(zip(node.ops, node.comparators, strict=True)):
             right = self._eval(comparator)
-            results.append(self.operators[type(op)](left, right))
+            a, b = left, right
+            order = self._ordinal.get((id(node), index))
+            if order is not None:  # ordered codes compare by rank ('2+' > '1+')
+                a, b = _rank(a, order), _rank(b, order)
+            results.append(self.operators[type(op)](a, b))
             if results[-1] is False:
                 return False
             left = right

@@ -47,7 +47,8 @@ class Expression:
             also be keyed by their bare name. A key that is absent, ``None`` or ``UNKNOWN``
             is a missing value.
         """
-        evaluator = Evaluator(self._lookup(values), self._compiled.resolved)
+        compiled = self._compiled
+        evaluator = Evaluator(self._lookup(values), compiled.resolved, compiled.ordinal)
         try:
             return evaluator.eval(self.text, previously_parsed=self._compiled.tree)
         except TypeError as exc:

@@ -84,12 +84,15 @@ class ExprType:
         Name of that codelist, for messages.
     element : Kind or None
         Element kind of a ``LIST``.
+    order : tuple[str, ...] or None
+        The codes from lowest to highest when the codelist is ordered (``'2+' >= '1+'``).
     """
 
     kind: Kind
     codes: frozenset[str] | None = None
     codelist: str | None = None
     element: Kind | None = None
+    order: tuple[str, ...] | None = None
 
     def __str__(self) -> str:
         if self.kind in (Kind.CODE, Kind.CODESET) and self.codelist:
