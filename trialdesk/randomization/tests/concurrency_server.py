@@ -13,6 +13,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "trialdesk.site.settings")
 
 FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 N = 64
+EXTRA = 1  # one more participant, for simultaneous duplicate requests
 
 
 def setup() -> None:
@@ -28,7 +29,7 @@ def setup() -> None:
     personas = create_personas()
     setup_list(personas, per_stratum=40)
     out = []
-    for i in range(N):
+    for i in range(N + EXTRA):
         site = "01" if i % 2 == 0 else "02"
         mode = "CS_EMERGENCY" if (i // 2) % 2 == 0 else "VAGINAL_SPONT"
         p = ready(personas, site, delivery_mode=mode, severe=(i // 4) % 2 == 0)

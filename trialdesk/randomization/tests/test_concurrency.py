@@ -1,9 +1,10 @@
 """64 simultaneous randomization requests through the real HTTP endpoint of a real server
 process, on a SQLite file and (when DATABASE_URL points at one) on PostgreSQL.
 
-Checks: 64 × 201, 64 distinct slots, within each stratum the used slots are exactly 1..k in
+Checks: 64 × 201, 64 distinct slots (65 with the duplicate-request participant), within each stratum the used slots are exactly 1..k in
 allocation order (none skipped or duplicated); a repeated request for the same participant is
-refused with 409 and the allocation is unchanged.
+refused with 409 and the allocation is unchanged; 8 simultaneous requests for one more
+participant give one 201 and seven 409.
 """
 
 from __future__ import annotations
@@ -83,6 +84,7 @@ class Session:
 
 def _concurrency(env: dict) -> None:
     people = json.loads(_run(env, "setup"))
+    people, twin = people[:64], people[64]
     port = _free_port()
     log = open(os.path.join(env["TRIALDESK_DATA_DIR"], "server.log"), "w")  # noqa: SIM115
     server = subprocess.Popen(
@@ -124,15 +126,30 @@ def _concurrency(env: dict) -> None:
             f"/randomization/api/participants/{people[0]['study_id']}/randomize"
         )
         assert again[0] == 409 and "already randomized" in again[1]["detail"]
+        # eight simultaneous requests for one participant (a double click, two tabs ...)
+        clicks: list[int] = []
+        twin_barrier = threading.Barrier(8)
+
+        def click():
+            twin_barrier.wait()
+            url = f"/randomization/api/participants/{twin['study_id']}/randomize"
+            clicks.append(sessions[twin["site"]].post(url)[0])
+
+        twins = [threading.Thread(target=click) for _ in range(8)]
+        for t in twins:
+            t.start()
+        for t in twins:
+            t.join()
+        assert sorted(clicks) == [201] + [409] * 7
     finally:
         server.terminate()
         server.wait(timeout=10)
         log.close()
     state = json.loads(_run(env, "dump"))
     allocations, slots = state["allocations"], {s["pk"]: s for s in state["slots"]}
-    assert len(allocations) == 64
-    assert len({a["slot_id"] for a in allocations}) == 64
-    assert len({a["participant__study_id"] for a in allocations}) == 64
+    assert len(allocations) == 65
+    assert len({a["slot_id"] for a in allocations}) == 65
+    assert len({a["participant__study_id"] for a in allocations}) == 65
     first = next(a for a in allocations if a["participant__study_id"] == people[0]["study_id"])
     assert again[1]["detail"].count(first["randomization_number"]) == 1
     by_stratum = defaultdict(list)
