@@ -269,3 +269,17 @@ def test_a_change_to_eligibility_data_after_sign_off_needs_a_new_signature(perso
     assert services.readiness(p) == [
         "data changed after eligibility was confirmed: assess and sign again"
     ]
+
+
+def test_json_api_assesses_and_lists_within_the_site_scope(personas, site_a, login):
+    p = screened(site_a, personas["coord_a"])
+    client = login("coord_a")
+    r = client.post(f"/enrolment/api/participants/{p.study_id}/eligibility")
+    assert r.status_code == 201 and r.json()["result"] == "eligible"
+    assert "no recorded informed consent" in " ".join(r.json()["ready_to_randomize"])
+    assert client.get("/enrolment/api/screening-log").json()[0]["study_id"] == p.study_id
+    client = login("coord_b")
+    assert client.get(f"/enrolment/api/participants/{p.study_id}/eligibility").status_code == 404
+    assert client.get("/enrolment/api/screening-log").json() == []
+    client = login("monitor")
+    assert client.post(f"/enrolment/api/participants/{p.study_id}/eligibility").status_code == 403
