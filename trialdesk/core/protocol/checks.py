@@ -7,12 +7,13 @@ YAML data; the loader turns it into a dotted path and a line number.
 from __future__ import annotations
 
 import keyword
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from trialdesk.core.protocol.models import (
     CODED_TYPES,
     NUMERIC_TYPES,
+    Analysis,
     FieldType,
     Form,
     FormField,
@@ -484,39 +485,60 @@ def _endpoints(p: Protocol) -> Iterator[Issue]:
     if not any(e.kind == "primary" for e in p.endpoints.values()):
         yield ("endpoints",), "at least one primary endpoint is needed"
     for code, endpoint in p.endpoints.items():
+        loc = ("endpoints", code)
+        yield from _visit_refs(p, endpoint.visits, (*loc, "visits"))
         if endpoint.field:
-            yield from _field_ref(
-                p, endpoint.field, ("endpoints", code, "field"), allow_repeating=True
+            yield from _measured_at(p, endpoint.field, endpoint.visits, (*loc, "field"))
+
+
+def _measured_at(p: Protocol, ref: str, visits: Sequence[str], loc: Loc) -> Iterator[Issue]:
+    """``ref`` must exist, and its form must be collected at each of ``visits``."""
+    problems = list(_field_ref(p, ref, loc, allow_repeating=True))
+    if problems:
+        yield from problems
+        return
+    form_code = ref.split(".", 1)[0]
+    if p.forms[form_code].log:
+        return
+    collected = p.visits_of(form_code)
+    for visit in visits:
+        if visit in p.visits and visit not in collected:
+            yield (
+                loc,
+                (
+                    f"{ref!r} is measured at visit {visit!r}, but form {form_code!r} is not "
+                    f"collected there (collected at {', '.join(collected)})"
+                ),
             )
-        yield from _visit_refs(p, endpoint.visits, ("endpoints", code, "visits"))
 
 
 def _analyses(p: Protocol) -> Iterator[Issue]:
     for code, analysis in p.analyses.items():
-        loc = ("analyses", code)
-        if analysis.endpoint not in p.endpoints:
-            yield (
-                (*loc, "endpoint"),
-                (f"unknown endpoint {analysis.endpoint!r} (endpoints: {', '.join(p.endpoints)})"),
-            )
-        yield from _field_ref(p, analysis.outcome, (*loc, "outcome"), allow_repeating=True)
-        if analysis.baseline:
-            yield from _field_ref(p, analysis.baseline, (*loc, "baseline"), allow_repeating=True)
-        visits = [v for v in (analysis.visit, analysis.baseline_visit) if v] + list(analysis.visits)
-        for name, value in (("visit", analysis.visit), ("baseline_visit", analysis.baseline_visit)):
-            if value and value not in p.visits:
-                yield (*loc, name), f"unknown visit {value!r} (visits: {', '.join(p.visits)})"
-        yield from _visit_refs(p, analysis.visits, (*loc, "visits"))
-        del visits
-        for index, covariate in enumerate(analysis.covariates):
-            if covariate not in p.stratification:
-                yield from _field_ref(
-                    p, covariate, (*loc, "covariates", index), allow_repeating=True
-                )
+        yield from _analysis(p, analysis, ("analyses", code))
     analysed = {a.endpoint for a in p.analyses.values()}
     for code, endpoint in p.endpoints.items():
         if endpoint.kind == "primary" and code not in analysed:
             yield ("endpoints", code), f"primary endpoint {code!r} has no analysis in analyses"
+
+
+def _analysis(p: Protocol, analysis: Analysis, loc: Loc) -> Iterator[Issue]:
+    if analysis.endpoint not in p.endpoints:
+        known = ", ".join(p.endpoints)
+        yield (*loc, "endpoint"), f"unknown endpoint {analysis.endpoint!r} (endpoints: {known})"
+    for name in ("visit", "baseline_visit"):
+        value = getattr(analysis, name)
+        if value and value not in p.visits:
+            yield (*loc, name), f"unknown visit {value!r} (visits: {', '.join(p.visits)})"
+    yield from _visit_refs(p, analysis.visits, (*loc, "visits"))
+    at = [v for v in (analysis.visit,) if v] + list(analysis.visits)
+    yield from _measured_at(p, analysis.outcome, at, (*loc, "outcome"))
+    if analysis.baseline:
+        base_at = [analysis.baseline_visit] if analysis.baseline_visit else []
+        yield from _measured_at(p, analysis.baseline, base_at, (*loc, "baseline"))
+    for index, covariate in enumerate(analysis.covariates):
+        if covariate not in p.stratification:
+            cloc = (*loc, "covariates", index)
+            yield from _field_ref(p, covariate, cloc, allow_repeating=True)
 
 
 def _sample_size(p: Protocol) -> Iterator[Issue]:
@@ -553,6 +575,12 @@ def _interim(p: Protocol) -> Iterator[Issue]:
         yield (
             loc,
             f"the last information fraction must be 1 (the final analysis), not {fractions[-1]}",
+        )
+    interim = p.interim
+    if len(fractions) > 1 and interim.efficacy_spending == "none" and not interim.futility_spending:
+        yield (
+            ("interim", "efficacy_spending"),
+            ("an interim look needs an efficacy or a futility spending function"),
         )
     if p.interim.binding_futility and p.interim.futility_spending is None:
         yield ("interim", "binding_futility"), "binding_futility needs futility_spending"
