@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from trialdesk.core.protocol import Protocol, ProtocolError, load_protocol
+from trialdesk.core.rules import ExpressionError
 from trialdesk.core.units import UNITS
 
 FILE = click.Path(dir_okay=False, path_type=Path)
@@ -81,6 +83,50 @@ def show(file: Path, as_json: bool, width: int | None, lang: str) -> None:
 def _t(text, lang: str) -> str:
     """A bilingual label in ``lang`` (``en`` or ``id``)."""
     return getattr(text, lang)
+
+
+@protocol.command("eval")
+@click.argument("file", type=FILE)
+@click.argument("expression")
+@click.option("--form", "context", default=None, help="Form the expression belongs to.")
+@click.option(
+    "--set",
+    "assignments",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A field value (form.field, or field of --form); repeatable. Dates as YYYY-MM-DD.",
+)
+def evaluate(file: Path, expression: str, context: str | None, assignments: tuple[str, ...]):
+    """Compile EXPRESSION against FILE and evaluate it on the --set values."""
+    p = _load(file)
+    try:
+        compiled = p.compile(expression, context=context)
+    except ExpressionError as exc:
+        raise click.ClickException(str(exc)) from None
+    values = dict(_assignment(a) for a in assignments)
+    click.echo(f"reads: {', '.join(sorted(compiled.names)) or 'nothing'} -> {compiled.type}")
+    click.echo(f"value: {compiled.evaluate(values)!r}")
+
+
+def _assignment(text: str) -> tuple[str, object]:
+    name, sep, raw = text.partition("=")
+    if not sep:
+        raise click.BadParameter(f"{text!r}: write NAME=VALUE", param_hint="--set")
+    return name.strip(), _literal(raw.strip())
+
+
+def _literal(raw: str) -> object:
+    """Read a --set value: true/false, a number, an ISO date or datetime, a {A,B} set, text."""
+    if raw.lower() in ("true", "false"):
+        return raw.lower() == "true"
+    if raw.startswith("{") and raw.endswith("}"):
+        return {item.strip() for item in raw[1:-1].split(",") if item.strip()}
+    for parse in (int, float, dt.date.fromisoformat, dt.datetime.fromisoformat):
+        try:
+            return parse(raw)
+        except ValueError:
+            continue
+    return raw
 
 
 @protocol.command("json-schema")

@@ -99,3 +99,27 @@ def test_json_schema_forbids_unknown_keys() -> None:
     schema = json.loads(result.output)
     assert schema["additionalProperties"] is False
     assert schema["$defs"]["FormField"]["additionalProperties"] is False
+
+
+def test_eval_expression_with_values() -> None:
+    args = ["eval", str(DEFAULT_PROTOCOL), "sbp < 160 and dbp < 110", "--form", "vitals"]
+    result = CliRunner().invoke(protocol, [*args, "--set", "sbp=165", "--set", "dbp=90"])
+    assert result.exit_code == 0
+    assert "reads: vitals.dbp, vitals.sbp -> boolean" in result.output
+    assert "value: False" in result.output
+    missing = CliRunner().invoke(protocol, [*args, "--set", "sbp=120"])
+    assert "value: UNKNOWN" in missing.output
+
+
+def test_eval_days_since_delivery() -> None:
+    expression = "days_between(demog.delivery_date, screening.visit_date)"
+    values = ["--set", "demog.delivery_date=2025-10-01", "--set", "screening.visit_date=2025-10-12"]
+    result = CliRunner().invoke(protocol, ["eval", str(DEFAULT_PROTOCOL), expression, *values])
+    assert "value: 11" in result.output
+
+
+def test_eval_refuses_attribute_access() -> None:
+    args = ["eval", str(DEFAULT_PROTOCOL), "sbp.__class__", "--form", "vitals"]
+    result = CliRunner().invoke(protocol, args)
+    assert result.exit_code == 1
+    assert "attribute access is not allowed" in result.stderr
