@@ -143,6 +143,7 @@ def randomize_everyone(personas, study):
     )
 
 
+@pytest.mark.slow
 def test_blinded_roles_never_see_an_allocation_and_the_pharmacist_does(personas, study):
     from trialdesk.studies.registry import get_protocol
 
