@@ -123,3 +123,10 @@ def test_eval_refuses_attribute_access() -> None:
     result = CliRunner().invoke(protocol, args)
     assert result.exit_code == 1
     assert "attribute access is not allowed" in result.stderr
+
+
+def test_registered_in_the_trialdesk_command() -> None:
+    from trialdesk.cli import main
+
+    result = CliRunner().invoke(main, ["protocol", "check", str(DEFAULT_PROTOCOL)])
+    assert result.exit_code == 0 and result.output.startswith("OK ")
