@@ -1,0 +1,26 @@
+"""The audit trail on the web: export for inspectors, itself audited; others refused."""
+
+from __future__ import annotations
+
+from trialdesk.audit.models import AuditEvent
+from trialdesk.crfs.tests.conftest import visit_of
+from trialdesk.crfs.tests.test_entry import url, vitals
+
+
+def test_data_manager_exports_the_trail_as_csv_and_json(login, participant_a):
+    login("coord_a").post(url(visit_of(participant_a, "D7")), vitals())
+    client = login("dm")
+    response = client.get("/audit/export/?format=csv&from=2000-01-01")
+    assert response.status_code == 200 and response["Content-Type"] == "text/csv"
+    body = b"".join(response.streaming_content).decode()
+    assert body.startswith("seq,occurred_at,")
+    assert "crfs.itemvalue" in body
+    lines = b"".join(client.get("/audit/export/?format=json").streaming_content).splitlines()
+    assert len(lines) == AuditEvent.objects.count()  # including this export's own event
+    assert AuditEvent.objects.filter(action="export", actor_username="dm").count() == 2
+
+
+def test_export_is_refused_to_site_staff_and_bad_input_is_a_400(login, participant_a):
+    assert login("coord_a").get("/audit/export/").status_code == 403
+    assert login("dm").get("/audit/export/?format=xml").status_code == 400
+    assert login("dm").get("/audit/export/?from=yesterday").status_code == 400
