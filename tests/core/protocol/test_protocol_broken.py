@@ -491,3 +491,18 @@ def test_every_duplicate_key_is_reported() -> None:
     with pytest.raises(ProtocolError) as info:
         load_protocol_text(text, source="dup.yaml")
     assert [p.path for p in info.value.problems] == ["visits.M3", "visits.M12"]
+
+
+@pytest.mark.parametrize("text", ["", "# only a comment\n", "just text\n", "[1, 2]\n"])
+def test_empty_or_non_mapping_file(text: str) -> None:
+    with pytest.raises(ProtocolError, match="must be a YAML mapping"):
+        load_protocol_text(text)
+
+
+def test_python_tags_are_refused() -> None:
+    text = ORIGINAL.replace(
+        "  sponsor: Universitas Padjadjaran\n", "  sponsor: !!python/object/apply:os.getcwd []\n", 1
+    )
+    with pytest.raises(ProtocolError) as info:
+        load_protocol_text(text, source="tag.yaml")
+    assert info.value.problems[0].line == _line_of(text, "!!python")

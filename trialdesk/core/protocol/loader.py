@@ -15,8 +15,6 @@ from typing import Annotated, Any
 import pydantic
 from pydantic import BaseModel
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError
 from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
 
@@ -66,8 +64,8 @@ def load_protocol_text(text: str, *, source: str = "<text>") -> Protocol:
 
 
 def _load(text: str, source: str) -> Protocol:
-    tree = _parse_yaml(text, source)
-    data = _plain(tree)
+    tree = _compose(text, source)
+    data = _construct(tree, source)
     try:
         protocol = Protocol.model_validate(data)
     except pydantic.ValidationError as exc:
@@ -78,38 +76,43 @@ def _load(text: str, source: str) -> Protocol:
     return protocol
 
 
-def _parse_yaml(text: str, source: str) -> Any:
-    yaml = YAML(typ="rt")
+def _yaml() -> YAML:
+    # YAML 1.2 (ruamel), safe types only. Composing first keeps every node's line; the data
+    # is then constructed from those nodes, so lines and values come from one parse.
+    yaml = YAML(typ="safe", pure=True)
     yaml.allow_duplicate_keys = False
+    return yaml
+
+
+def _compose(text: str, source: str) -> MappingNode:
+    """Parse ``text`` into a node tree with line numbers, refusing duplicate keys."""
     try:
-        tree = yaml.load(text)
+        tree = _yaml().compose(text)
     except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        reason = (exc.problem or str(exc)).strip()
-        if isinstance(exc, DuplicateKeyError):
-            problems = _duplicate_keys(text) or [Problem("", line, _duplicate_message(exc))]
-            raise ProtocolError(problems, source) from None
-        raise ProtocolError([Problem("", line, reason)], source) from None
-    if not isinstance(tree, CommentedMap):
-        raise ProtocolError(
-            [Problem("", 1, "the file must be a YAML mapping (key: value)")], source
-        )
+        raise ProtocolError([_marked_problem(exc)], source) from None
+    if not isinstance(tree, MappingNode):
+        problem = Problem("", 1, "the file must be a YAML mapping (key: value)")
+        raise ProtocolError([problem], source)
+    duplicates: list[Problem] = []
+    _walk_for_duplicates(tree, [], duplicates)
+    if duplicates:
+        raise ProtocolError(duplicates, source)
     return tree
 
 
-def _duplicate_message(exc: MarkedYAMLError) -> str:
-    problem = (exc.problem or "").strip()
-    first = exc.context_mark.line + 1 if exc.context_mark else None
-    where = f" (mapping starts on line {first})" if first else ""
-    return f"{problem}{where}: codes and keys must be unique"
+def _construct(tree: MappingNode, source: str) -> Any:
+    """Python values (dicts, lists, str, int, float, bool, dates) from the node tree."""
+    yaml = _yaml()
+    try:
+        return yaml.constructor.construct_document(tree)
+    except MarkedYAMLError as exc:
+        raise ProtocolError([_marked_problem(exc)], source) from None
 
 
-def _duplicate_keys(text: str) -> list[Problem]:
-    """Every duplicate key in ``text``, located (the parser stops at the first one)."""
-    problems: list[Problem] = []
-    _walk_for_duplicates(YAML(typ="rt").compose(text), [], problems)
-    return problems
+def _marked_problem(exc: MarkedYAMLError) -> Problem:
+    mark = exc.problem_mark or exc.context_mark
+    line = mark.line + 1 if mark else None
+    return Problem("", line, (exc.problem or str(exc)).strip())
 
 
 def _walk_for_duplicates(node: Node, path: list[str], problems: list[Problem]) -> None:
@@ -120,34 +123,20 @@ def _walk_for_duplicates(node: Node, path: list[str], problems: list[Problem]) -
         return
     seen: dict[tuple[str, str], int] = {}
     for key_node, value_node in node.value:
-        key = (key_node.tag, str(key_node.value))
+        key = (str(key_node.tag), str(key_node.value))
         line = key_node.start_mark.line + 1
         if key in seen and key[1] != "<<":
-            problems.append(
-                Problem(
-                    ".".join([*path, key[1]]),
-                    line,
-                    f"duplicate key {key[1]!r} (first on line {seen[key]}): codes and "
-                    "keys must be unique",
-                )
+            message = (
+                f"duplicate key {key[1]!r} (first on line {seen[key]}): codes and keys must "
+                "be unique"
             )
+            problems.append(Problem(".".join([*path, key[1]]), line, message))
         seen.setdefault(key, line)
         _walk_for_duplicates(value_node, [*path, key[1]], problems)
 
 
-def _plain(node: Any) -> Any:
-    """ruamel's round-trip tree as plain dicts/lists (keeps dates and scalars)."""
-    if isinstance(node, CommentedMap):
-        return {key: _plain(value) for key, value in node.items()}
-    if isinstance(node, CommentedSeq):
-        return [_plain(value) for value in node]
-    if isinstance(node, str):
-        return str(node)
-    return node
-
-
 # --------------------------------------------------------------------------- locating
-def locate(tree: Any, loc: Loc, message: str) -> Problem:
+def locate(tree: Node, loc: Loc, message: str) -> Problem:
     """Map a location inside the data (keys and indexes) to a YAML path and line."""
     node, line, parts = tree, 1, []
     for index, seg in enumerate(loc):
@@ -156,28 +145,21 @@ def locate(tree: Any, loc: Loc, message: str) -> Problem:
             if index == len(loc) - 1 and isinstance(seg, str):
                 parts.append(seg)  # a missing key: point at its parent
             continue
-        node, seg_line = found
-        line = seg_line if seg_line is not None else line
+        node, line = found
         parts.append(str(seg))
     return Problem(".".join(parts), line, message)
 
 
-def _child(node: Any, seg: str | int) -> tuple[Any, int | None] | None:
-    if isinstance(node, CommentedMap):
-        key = _map_key(node, seg)
-        if key is None:
-            return None
-        return node[key], node.lc.key(key)[0] + 1
-    if isinstance(node, CommentedSeq) and isinstance(seg, int) and 0 <= seg < len(node):
-        return node[seg], node.lc.item(seg)[0] + 1
+def _child(node: Node, seg: str | int) -> tuple[Node, int] | None:
+    if isinstance(node, MappingNode):
+        for key_node, value_node in node.value:
+            if str(key_node.value) == str(seg):
+                return value_node, key_node.start_mark.line + 1
+        return None
+    if isinstance(node, SequenceNode) and isinstance(seg, int) and 0 <= seg < len(node.value):
+        item = node.value[seg]
+        return item, item.start_mark.line + 1
     return None
-
-
-def _map_key(node: CommentedMap, seg: str | int) -> Any:
-    if seg in node:
-        return seg
-    matches = [k for k in node if str(k) == str(seg)]
-    return matches[0] if matches else None
 
 
 # --------------------------------------------------------------------------- pydantic errors
