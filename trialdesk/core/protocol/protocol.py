@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
+from typing import TypeVar
 
 from pydantic import PrivateAttr
 
@@ -35,6 +37,7 @@ from trialdesk.core.rules import (
     NUMBER,
     TEXT,
     TIME,
+    UNKNOWN,
     Expression,
     ExprType,
     Kind,
@@ -44,6 +47,8 @@ from trialdesk.core.rules import (
     compile_expression,
     kleene_and,
 )
+
+_T = TypeVar("_T")
 
 _SCALAR_TYPES = {
     FieldType.INTEGER: NUMBER,
@@ -144,8 +149,8 @@ class Protocol(Model):
         """The visit at which participants are randomized."""
         return next(v for v in self.visits.values() if v.randomization)
 
-    def consent_version_on(self, day) -> ConsentVersion | None:
-        """The consent version valid on ``day`` (a date), if any."""
+    def consent_version_on(self, day: date) -> ConsentVersion | None:
+        """The consent version valid on ``day``, if any."""
         for version in self.consent_versions.values():
             if version.valid_from <= day and (version.valid_to is None or day <= version.valid_to):
                 return version
@@ -286,12 +291,10 @@ def _passes(criterion: Criterion, truth: Truth) -> Truth:
 
 
 def _as_bool(truth: Truth) -> object:
-    from trialdesk.core.rules import UNKNOWN
-
     return {Truth.TRUE: True, Truth.FALSE: False}.get(truth, UNKNOWN)
 
 
-def _get(mapping: Mapping[str, object], code: str, what: str):
+def _get(mapping: Mapping[str, _T], code: str, what: str) -> _T:
     try:
         return mapping[code]
     except KeyError:
