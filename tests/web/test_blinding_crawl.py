@@ -31,6 +31,7 @@ from django.utils import timezone
 from trialdesk.accounts.models import Membership, Role, Site
 from trialdesk.participants.models import Participant
 from trialdesk.randomization import actions
+from trialdesk.randomization.models import Allocation
 from trialdesk.randomization.tests.helpers import ready, setup_list
 
 BLINDED = ["coord_a", "coord_b", "inv_a", "inv_b", "monitor", "dm", "stat", "dsmb", "admin"]
@@ -125,6 +126,7 @@ def randomize_everyone(personas, study):
         a = actions.do_randomize_participant(p, coord)
         if p.site.code == "01":
             t = timezone.now() - dt.timedelta(hours=3)
+            Allocation.objects.filter(pk=a.pk).update(allocated_at=t - dt.timedelta(hours=1))
             prep = actions.do_record_preparation(
                 a, personas["pharm_a"], lot=LOTS[a.arm], volume_ml=Decimal("100"), prepared_at=t
             )

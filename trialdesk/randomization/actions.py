@@ -470,6 +470,7 @@ def do_record_dosing(
         administered_by,
         infusion_reaction,
         reaction_description,
+        injection_site,
     )
     if errors:
         raise RandomizationError("; ".join(errors))
@@ -486,6 +487,12 @@ def do_record_dosing(
         if Decimal(volume_ml) > prep.volume_ml:
             raise RandomizationError(
                 f"volume given {volume_ml} mL exceeds the prepared {prep.volume_ml} mL"
+            )
+        earliest = max(prep.prepared_at, allocation.allocated_at).replace(second=0, microsecond=0)
+        if started_at < earliest:  # times are entered to the minute
+            raise RandomizationError(
+                "the dose cannot start before randomization and preparation "
+                f"({timezone.localtime(earliest):%Y-%m-%d %H:%M})"
             )
         row = Dosing.objects.create(
             participant=locked,
@@ -528,7 +535,16 @@ def do_record_dosing(
 
 
 def _dosing_errors(
-    p, participant, route, volume_ml, started_at, stopped_at, administered_by, reaction, description
+    p,
+    participant,
+    route,
+    volume_ml,
+    started_at,
+    stopped_at,
+    administered_by,
+    reaction,
+    description,
+    injection_site="",
 ) -> list[str]:
     errors = []
     if route not in p.routes:
@@ -543,6 +559,8 @@ def _dosing_errors(
         errors.append(
             f"{administered_by.display_name()} is not site staff at {participant.site.code}"
         )
+    if route == "IM" and not injection_site.strip():
+        errors.append("an intramuscular dose needs the injection site and side")
     if reaction and not description.strip():
         errors.append("describe the infusion reaction (and report it as an adverse event)")
     return errors

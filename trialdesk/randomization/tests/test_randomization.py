@@ -132,6 +132,8 @@ def test_preparation_and_dosing_set_day_zero(personas):
     p = ready(personas)
     a = actions.do_randomize_participant(p, personas["coord_a"])
     start = timezone.now() - dt.timedelta(hours=2)
+    # randomized three hours ago (the test compresses the day)
+    Allocation.objects.filter(pk=a.pk).update(allocated_at=start - dt.timedelta(hours=1))
     with pytest.raises(actions.RandomizationError, match="no prepared kit"):
         actions.do_record_dosing(
             p,
@@ -145,6 +147,16 @@ def test_preparation_and_dosing_set_day_zero(personas):
     with pytest.raises(PermissionDenied):
         actions.do_record_preparation(
             a, personas["coord_a"], lot="L1", volume_ml=Decimal("100"), prepared_at=start
+        )
+    with pytest.raises(actions.RandomizationError, match="needs the injection site"):
+        actions.do_record_dosing(
+            p,
+            personas["coord_a"],
+            route="IM",
+            volume_ml=Decimal("5"),
+            started_at=start,
+            stopped_at=start + dt.timedelta(minutes=1),
+            administered_by=personas["inv_a"],
         )
     actions.do_record_preparation(
         a,
