@@ -134,3 +134,14 @@ def consort_counts(*, site_ids=None, include_arms: bool = False) -> dict:
         allocations = Allocation.objects.filter(participant__screening__in=entries)
         out["by_arm"] = dict(Counter(allocations.values_list("arm", flat=True)))
     return out
+
+
+def samples_to_destroy(site_ids=None):
+    """Participants whose withdrawal asks for their stored samples to be destroyed (the lab's
+    work list; using those samples is refused by ``require_consent(p, "sample_use")``)."""
+    rows = Withdrawal.objects.filter(scope=Withdrawal.Scope.DESTROY_SAMPLES).select_related(
+        "participant__site"
+    )
+    if site_ids is not None:
+        rows = rows.filter(participant__site_id__in=site_ids)
+    return rows.order_by("withdrawn_at")

@@ -42,6 +42,7 @@ def screening_log(request):
             "counts": [
                 (label, counts.get(code, 0)) for code, label in ScreeningEntry.Outcome.choices
             ],
+            "destroy": services.samples_to_destroy(ids),
         },
     )
 

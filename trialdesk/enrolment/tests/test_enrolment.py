@@ -141,6 +141,7 @@ def test_withdrawal_scope_is_enforced(personas, site_a):
     p.refresh_from_db()
     assert p.status == "screen_failed"
     assert p.screening.outcome == ScreeningEntry.Outcome.DECLINED
+    assert [w.participant for w in services.samples_to_destroy()] == [p]
 
 
 def test_screening_log_records_the_reason_for_non_enrolment(personas, site_a):
