@@ -49,8 +49,15 @@ def browser_page(monkeypatch):
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 1600})
-        yield page
-        browser.close()
+        try:
+            yield page
+        finally:
+            browser.close()
+            # Under Playwright's greenlet the ORM runs in its own context with its own
+            # connection: close it, or PostgreSQL cannot drop the test database.
+            from django.db import connections
+
+            connections.close_all()
 
 
 def _fill(page, code, value):

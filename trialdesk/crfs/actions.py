@@ -168,7 +168,45 @@ def do_save_form(
             fi, result, acting_user, role
         )
         outcome.alerts = _raise_alerts(fi, result, acting_user, role)
+        if outcome.changed:
+            refresh_dependents(p, fi, acting_user, role)
     return outcome
+
+
+def dependents(p, form_code: str) -> frozenset[str]:
+    """Forms whose derivations or checks read a field of `form_code` (cached per protocol)."""
+    cache = _DEPENDENTS.setdefault(id(p), {})
+    if not cache:
+        for form in p.forms.values():
+            texts = [f.derived for f in form.fields.values() if f.derived]
+            texts += [c.expression for c in form.checks.values()]
+            for text in texts:
+                for name in p.compile(text, context=form.code).names:
+                    source = name.split(".", 1)[0]
+                    if source != form.code:
+                        cache.setdefault(source, set()).add(form.code)
+    return frozenset(cache.get(form_code, ()))
+
+
+_DEPENDENTS: dict[int, dict[str, set[str]]] = {}
+
+
+def refresh_dependents(p, fi: FormInstance, user, role) -> None:
+    """Keep other forms' derived values and automatic queries current after this change
+    (e.g. a corrected delivery date changes the screening form's postpartum day)."""
+    codes = dependents(p, fi.form_code)
+    if not codes:
+        return
+    others = (
+        FormInstance.objects.filter(participant=fi.participant, form_code__in=codes)
+        .exclude(pk=fi.pk)
+        .exclude(status__in=[S.NOT_STARTED, S.LOCKED])
+        .select_related("visit", "participant__site")
+    )
+    for other in others:
+        reason = f"derived value recomputed: {fi.form_code} changed"
+        result, _outcome = check_stored_form(p, other, user, role, reason)
+        sync_auto_queries(other, result, user, role)
 
 
 def _target_rows(form, result: engine.FormResult) -> dict[str, dict]:
@@ -718,7 +756,9 @@ def _stored_result(p, form, fi) -> engine.FormResult:
     return result
 
 
-def check_stored_form(p, fi, user=None, role="") -> tuple[engine.FormResult, SaveOutcome]:
+def check_stored_form(
+    p, fi, user=None, role="", reason="derived value recomputed by the data-quality run"
+) -> tuple[engine.FormResult, SaveOutcome]:
     """Re-run every check on a stored form (inside the caller's transaction)."""
     form = p.form(fi.form_code)
     result = _stored_result(p, form, fi)
@@ -739,33 +779,28 @@ def check_stored_form(p, fi, user=None, role="") -> tuple[engine.FormResult, Sav
     outcome = SaveOutcome(fi, result)
     # Only derived values may be rewritten by the batch run; entered values are never touched.
     existing = {r.item: r for r in ItemValue.objects.filter(form=fi)}
-    for code, value in result.derived.items():
-        fld = form.fields[code]
-        target = engine.to_json(fld, value)
-        row = existing.get(code)
-        if row is not None and row.value != target and row.status == ItemValue.Status.DERIVED:
+    targets = _target_rows(form, result)
+    for code in result.derived:
+        target, row = targets[code], existing.get(code)
+        if row is None:
+            if target["status"] != ItemValue.Status.DERIVED:
+                continue
+            row = ItemValue.objects.create(
+                form=fi, participant=fi.participant, item=code, updated_by=user, **target
+            )
+            _audit("create", fi, user, role, obj=row, new=row.snapshot(), reason=reason)
+        elif row.status in (ItemValue.Status.DERIVED, ItemValue.Status.CLEARED) and not _same(
+            row, target
+        ):
             old = row.snapshot()
-            row.value, row.version, row.num_value = (
-                target,
-                row.version + 1,
-                (
-                    float(target)
-                    if isinstance(target, int | float) and not isinstance(target, bool)
-                    else None
-                ),
-            )
+            for k, v in target.items():
+                setattr(row, k, v)
+            row.version += 1
             row.save()
-            _audit(
-                "change",
-                fi,
-                user,
-                role,
-                obj=row,
-                old=old,
-                new=row.snapshot(),
-                reason="derived value recomputed by the data-quality run",
-            )
-            outcome.changed.append(code)
+            _audit("change", fi, user, role, obj=row, old=old, new=row.snapshot(), reason=reason)
+        else:
+            continue
+        outcome.changed.append(code)
     return result, outcome
 
 

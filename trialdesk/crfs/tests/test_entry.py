@@ -205,3 +205,31 @@ def test_inline_validation_returns_the_field_message_without_saving(login, parti
         HTTP_HX_REQUEST="true",
     ).content.decode()
     assert "a query will be opened on save" in body
+
+
+def test_derived_values_on_other_forms_follow_a_correction(login, participant_a):
+    """screening.postpartum_day is computed from demog.delivery_date: correcting the delivery
+    date recomputes it at once (never stale), with its own audit event."""
+    from trialdesk.crfs.actions import do_save_form
+
+    coord = participant_a.created_by
+    scr = visit_of(participant_a, "SCR")
+    today = dt.date.today()
+    screening = {
+        "visit_date": (today - dt.timedelta(days=10)).isoformat(),
+        "date_of_birth": "1994-05-01",
+        "sex": "F",
+    }
+    do_save_form(scr, "screening", coord, raw=screening)
+    demog = {"delivery_date": (today - dt.timedelta(days=20)).isoformat()}
+    do_save_form(scr, "demog", coord, raw=demog)
+    fi = FormInstance.objects.get(visit=scr, form_code="screening")
+    assert ItemValue.objects.get(form=fi, item="postpartum_day").value == 10
+    do_save_form(
+        scr, "demog", coord, raw={"delivery_date": (today - dt.timedelta(days=18)).isoformat()}
+    )
+    row = ItemValue.objects.get(form=fi, item="postpartum_day")
+    assert row.value == 8 and row.version == 2
+    event = AuditEvent.objects.filter(object_type="crfs.itemvalue", object_id=str(row.pk)).last()
+    assert event.old_value["value"] == 10 and event.new_value["value"] == 8
+    assert verify().ok

@@ -115,3 +115,25 @@ def test_visit_date_through_the_page(login, dosed):
     assert response.status_code == 302
     d0.refresh_from_db()
     assert d0.actual_date == dt.date(2026, 3, 2)
+
+
+def test_overdue_visit_can_be_marked_missed_from_the_casebook(login, dosed):
+    with time_machine.travel(dt.datetime(2026, 3, 20, 3, tzinfo=dt.UTC)):
+        client = login("coord_a")
+        page = client.get(reverse("participants:detail", args=[dosed.study_id])).content.decode()
+        assert "Mark missed" in page
+        d7 = Visit.objects.get(participant=dosed, code="D7")
+        client.post(reverse("visits:missed", args=[d7.pk]), {"reason": "admitted elsewhere"})
+        d7.refresh_from_db()
+        assert d7.state() == "missed" and d7.missed_reason == "admitted elsewhere"
+        page = client.get(reverse("participants:detail", args=[dosed.study_id])).content.decode()
+        assert "admitted elsewhere" in page
+
+
+def test_staff_home_shows_data_capture_counts(login, dosed):
+    with time_machine.travel(dt.datetime(2026, 3, 20, 3, tzinfo=dt.UTC)):
+        page = login("coord_a").get(reverse("studies:home")).content.decode()
+        assert 'id="capture-counts"' in page and "Overdue visits" in page
+        assert (
+            'id="capture-counts"' not in login("dsmb").get(reverse("studies:home")).content.decode()
+        )
