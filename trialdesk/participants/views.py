@@ -65,21 +65,16 @@ def detail(request, study_id: str):
     for fi in FormInstance.objects.filter(participant=participant):
         instances.setdefault((fi.visit_id, fi.form_code), []).append(fi)
     today = dt.date.today()
+    log_codes = set(protocol.log_forms())
     visits = []
     for visit in participant.visits.all().order_by("sequence", "repeat"):
         spec = protocol.visits.get(visit.code)
         forms = []
         for code in forms_at_visit(visit):
-            form = protocol.forms[code]
+            if code in log_codes:
+                continue
             rows = instances.get((visit.pk, code), [])
-            forms.append(
-                {
-                    "code": code,
-                    "form": form,
-                    "instances": rows,
-                    "is_log": code not in (spec.forms if spec else ()),
-                }
-            )
+            forms.append({"code": code, "form": protocol.forms[code], "instances": rows})
         visits.append(
             {
                 "visit": visit,
@@ -95,6 +90,7 @@ def detail(request, study_id: str):
         {
             "participant": participant,
             "visits": visits,
+            "logs": _logs(protocol, participant, log_codes, today),
             "queries": Query.objects.filter(participant=participant).exclude(status="closed")[:50],
             "alerts": ClinicalAlert.objects.filter(
                 participant=participant, acknowledged_at__isnull=True
@@ -126,3 +122,37 @@ def identity(request, study_id: str):
         {"participant": participant, "form": form},
         status=422 if form.errors else 200,
     )
+
+
+def _logs(protocol, participant, log_codes, today):
+    """Log forms (adverse events, medication) across all visits, and where a new entry goes:
+    the latest visit that has taken place (else the first visit)."""
+    from trialdesk.crfs.models import FormInstance
+
+    visits = list(participant.visits.all().order_by("sequence", "repeat"))
+    done = [v for v in visits if v.actual_date and v.actual_date <= today]
+    target = (
+        max(done, key=lambda v: (v.actual_date, v.sequence))
+        if done
+        else (visits[0] if visits else None)
+    )
+    out = []
+    for code in protocol.log_forms():
+        entries = list(
+            FormInstance.objects.filter(participant=participant, form_code=code)
+            .select_related("visit")
+            .order_by("created_at")
+        )
+        next_repeat = 1 + max(
+            (e.repeat for e in entries if target and e.visit_id == target.pk), default=0
+        )
+        out.append(
+            {
+                "code": code,
+                "form": protocol.forms[code],
+                "entries": entries,
+                "target": target,
+                "next_repeat": next_repeat,
+            }
+        )
+    return out

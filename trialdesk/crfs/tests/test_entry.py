@@ -233,3 +233,34 @@ def test_derived_values_on_other_forms_follow_a_correction(login, participant_a)
     event = AuditEvent.objects.filter(object_type="crfs.itemvalue", object_id=str(row.pk)).last()
     assert event.old_value["value"] == 10 and event.new_value["value"] == 8
     assert verify().ok
+
+
+def test_adverse_events_are_logged_once_not_per_visit(login, participant_a):
+    client = login("coord_a")
+    d7 = visit_of(participant_a, "D7")
+    client.post(reverse("visits:date", args=[d7.pk]), {"actual_date": dt.date.today().isoformat()})
+    page = client.get(
+        reverse("participants:detail", args=[participant_a.study_id])
+    ).content.decode()
+    add = reverse("crfs:form", args=[d7.pk, "ae", 1])
+    assert page.count(add) == 1
+    ae = {
+        "term": "Headache",
+        "term_is_fever": "no",
+        "onset_at": NOW,
+        "ongoing": "yes",
+        "severity": "G1",
+        "serious": "no",
+        "relatedness": "UNLIKELY",
+        "action_taken": "NOT_APPLICABLE",
+        "outcome": "RECOVERING",
+        "aesi": "",
+        "seriousness": "",
+    }
+    response = client.post(add, {**ae, "complete": "1"})
+    assert response.status_code == 302, response.content.decode()[:3000]
+    page = client.get(
+        reverse("participants:detail", args=[participant_a.study_id])
+    ).content.decode()
+    assert reverse("crfs:form", args=[d7.pk, "ae", 2]) in page
+    assert "Adverse events (1)" in page or "(1)" in page
