@@ -506,3 +506,10 @@ def test_python_tags_are_refused() -> None:
     with pytest.raises(ProtocolError) as info:
         load_protocol_text(text, source="tag.yaml")
     assert info.value.problems[0].line == _line_of(text, "!!python")
+
+
+def test_alias_bomb_is_refused() -> None:
+    levels = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    levels += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
+    with pytest.raises(ProtocolError, match="expands to more than 200000 YAML nodes"):
+        load_protocol_text("\n".join(levels) + "\n")

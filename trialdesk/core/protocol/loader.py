@@ -27,6 +27,7 @@ Loc = tuple[str | int, ...]
 _CACHE: OrderedDict[str, Protocol] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
 _CACHE_SIZE = 8
+MAX_NODES = 200_000  # the study file has about 6,300
 
 
 def load_protocol(path: str | Path) -> Protocol:
@@ -93,11 +94,27 @@ def _compose(text: str, source: str) -> MappingNode:
     if not isinstance(tree, MappingNode):
         problem = Problem("", 1, "the file must be a YAML mapping (key: value)")
         raise ProtocolError([problem], source)
+    _check_expanded_size(tree, source)
     duplicates: list[Problem] = []
     _walk_for_duplicates(tree, [], duplicates)
     if duplicates:
         raise ProtocolError(duplicates, source)
     return tree
+
+
+def _check_expanded_size(tree: Node, source: str) -> None:
+    """Refuse files whose aliases expand to an absurd size (a "billion laughs" file)."""
+    stack, count = [tree], 0
+    while stack:
+        node = stack.pop()
+        count += 1
+        if count > MAX_NODES:
+            problem = Problem("", 1, f"the file expands to more than {MAX_NODES} YAML nodes")
+            raise ProtocolError([problem], source)
+        if isinstance(node, MappingNode):
+            stack.extend(v for pair in node.value for v in pair)
+        elif isinstance(node, SequenceNode):
+            stack.extend(node.value)
 
 
 def _construct(tree: MappingNode, source: str) -> Any:
