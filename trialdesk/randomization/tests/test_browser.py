@@ -40,8 +40,15 @@ def browser(monkeypatch):
 
     with sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
+        try:
+            yield b
+        finally:
+            b.close()
+            # Under Playwright's greenlet the ORM runs with its own connection: close it, or
+            # PostgreSQL cannot drop the test database.
+            from django.db import connections
+
+            connections.close_all()
 
 
 def _login(browser, base, username):
@@ -54,7 +61,7 @@ def _login(browser, base, username):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_screening_to_dosing_in_the_browser(browser, live_server, personas):
+def test_screening_to_dosing_in_the_browser(live_server, browser, personas):
     setup_list(personas)
     base = live_server.url
     coord = _login(browser, base, "coord_a")
