@@ -132,6 +132,7 @@ def do_save_form(
     reason: str = "",
     complete: bool = False,
     repeat: int = 1,
+    expected_revision: int | None = None,
 ) -> SaveOutcome:
     """Validate and store one form. Hard errors refuse the whole save (nothing is written)."""
     p = protocol()
@@ -145,6 +146,11 @@ def do_save_form(
             visit=visit, form_code=form_code, repeat=repeat, defaults={"participant": participant}
         )
         fi = _lock_form(fi)
+        if expected_revision is not None and expected_revision != fi.revision:
+            raise CrfError(
+                f"someone else saved this form after you opened it (revision {expected_revision} → "
+                f"{fi.revision}): nothing was saved; reload the form to see their changes"
+            )
         if fi.status == S.LOCKED:
             raise CrfError(f"form {form_code} is locked by data management: it cannot be changed")
         context = form_context(participant, visit, exclude_form=fi)

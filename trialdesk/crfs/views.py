@@ -229,6 +229,11 @@ def form_page(request, visit_pk: int, form_code: str, repeat: int = 1):
     return render(request, "crfs/form.html", _context(request, visit, form_code, repeat))
 
 
+def _revision(post) -> int | None:
+    raw = post.get("revision", "")
+    return int(raw) if raw.isdigit() else None
+
+
 def _save(request, visit, form_code, repeat):
     if not get_access(request).can(ENTRY_ROLES, visit.participant.site_id):
         raise PermissionDenied("your role does not allow data entry here")
@@ -245,6 +250,7 @@ def _save(request, visit, form_code, repeat):
             reason=reason,
             complete="complete" in request.POST,
             repeat=repeat,
+            expected_revision=_revision(request.POST),
         )
     except actions.CrfError as exc:
         ctx = _context(

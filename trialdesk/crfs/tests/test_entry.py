@@ -264,3 +264,18 @@ def test_adverse_events_are_logged_once_not_per_visit(login, participant_a):
     ).content.decode()
     assert reverse("crfs:form", args=[d7.pk, "ae", 2]) in page
     assert "Adverse events (1)" in page or "(1)" in page
+
+
+def test_a_stale_page_cannot_overwrite_a_newer_save(login, participant_a):
+    visit = visit_of(participant_a, "D7")
+    first = login("coord_a")
+    first.post(url(visit), {**vitals(), "revision": "0"})
+    fi = FormInstance.objects.get(visit=visit)
+    other = login("inv_a")
+    assert (
+        other.post(url(visit), {**vitals(hr="90"), "revision": str(fi.revision)}).status_code == 302
+    )
+    stale = login("coord_a").post(url(visit), {**vitals(hr="70"), "revision": str(fi.revision)})
+    assert stale.status_code == 422
+    assert "someone else saved this form after you opened it" in stale.content.decode()
+    assert ItemValue.objects.get(form=fi, item="hr").value == 90

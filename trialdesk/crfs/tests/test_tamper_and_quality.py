@@ -101,3 +101,14 @@ def test_data_quality_page_is_for_data_managers(login, participant_a):
     response = login("dm").post(reverse("crfs:data-quality"), follow=True)
     assert response.status_code == 200
     assert "forms checked" in response.content.decode()
+
+
+def test_data_quality_from_the_command_line(login, participant_a):
+    import io
+
+    from django.core.management import call_command
+
+    _enter(login, participant_a)
+    out = io.StringIO()
+    call_command("data_quality", "--user", "dm", stdout=out)
+    assert "forms checked" in out.getvalue()
