@@ -133,6 +133,7 @@ def do_save_form(
     complete: bool = False,
     repeat: int = 1,
     expected_revision: int | None = None,
+    lang: str = "en",
 ) -> SaveOutcome:
     """Validate and store one form. Hard errors refuse the whole save (nothing is written)."""
     p = protocol()
@@ -155,7 +156,7 @@ def do_save_form(
             raise CrfError(f"form {form_code} is locked by data management: it cannot be changed")
         context = form_context(participant, visit, exclude_form=fi)
         result = engine.evaluate_form(
-            p, form, raw, units or {}, context, system=_system_values(p, form, fi)
+            p, form, raw, units or {}, context, system=_system_values(p, form, fi), lang=lang
         )
         if result.errors:
             raise CrfError(

@@ -321,6 +321,7 @@ def evaluate_form(
     *,
     today: dt.date | None = None,
     system: Mapping[str, object] | None = None,
+    lang: str = "en",
 ) -> FormResult:
     """Everything a save needs to know. `raw`/`units` are keyed by field code; `context` holds
     the participant's other values ("form.field" → Python value)."""
@@ -335,11 +336,16 @@ def evaluate_form(
             continue
         if parsed is not None:
             result.parsed[fld.code] = parsed
-    return evaluate_parsed(protocol, form, result, context, system)
+    return evaluate_parsed(protocol, form, result, context, system, lang)
 
 
 def evaluate_parsed(
-    protocol, form: Form, result: FormResult, context: Mapping[str, object], system=None
+    protocol,
+    form: Form,
+    result: FormResult,
+    context: Mapping[str, object],
+    system=None,
+    lang: str = "en",
 ) -> FormResult:
     """Branching, derivations and checks over already-parsed values (also the batch run)."""
     values = {k: v for k, v in context.items() if not k.startswith(f"{form.code}.")}
@@ -349,7 +355,7 @@ def evaluate_parsed(
         values[f"{form.code}.{code}"] = value
     _branching(protocol, form, result, values)
     _derive(protocol, form, result, values)
-    _checks(protocol, form, result, values)
+    _checks(protocol, form, result, values, lang)
     return result
 
 
@@ -399,7 +405,9 @@ def _derive(protocol, form: Form, result: FormResult, values: dict) -> None:
                 result.queries.append(Issue(code, problem, origin="soft_limit"))
 
 
-def _checks(protocol, form: Form, result: FormResult, values: dict) -> None:
+def _checks(protocol, form: Form, result: FormResult, values: dict, lang: str = "en") -> None:
+    """Hard-check messages (shown, never stored) in the user's language; query and alert
+    texts are stored, in the protocol's English wording."""
     for code, parsed in result.parsed.items():
         if parsed.num is not None:
             problem = soft_problem(form.fields[code], parsed.num)
@@ -411,6 +419,8 @@ def _checks(protocol, form: Form, result: FormResult, values: dict) -> None:
             continue
         item = _first_item(expr, form)
         message = check.message.en
+        if check.severity == "hard" and lang.startswith("id"):
+            message = check.message.id
         if check.severity == "hard":
             key = item if item and item not in result.errors else "__form__"
             text = f"{message} ({check.code})"

@@ -251,6 +251,7 @@ def _save(request, visit, form_code, repeat):
             complete="complete" in request.POST,
             repeat=repeat,
             expected_revision=_revision(request.POST),
+            lang=get_language() or "en",
         )
     except actions.CrfError as exc:
         ctx = _context(
@@ -290,7 +291,9 @@ def validate(request, visit_pk: int, form_code: str, repeat: int = 1):
     fi = FormInstance.objects.filter(visit=visit, form_code=form_code, repeat=repeat).first()
     ctx_values = form_context(visit.participant, visit, exclude_form=fi)
     system = actions._system_values(protocol, form, fi) if fi else {}
-    result = engine.evaluate_form(protocol, form, raw, units, ctx_values, system=system)
+    result = engine.evaluate_form(
+        protocol, form, raw, units, ctx_values, system=system, lang=get_language() or "en"
+    )
     ctx = _context(
         request, visit, form_code, repeat, raw=raw, units=units, errors=result.errors, result=result
     )

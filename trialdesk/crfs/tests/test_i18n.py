@@ -28,3 +28,13 @@ def test_messages_stay_in_english_by_default(login, participant_a):
     client = login("coord_a")
     page = client.post(url(visit_of(participant_a, "D7")), vitals(sbp="400")).content.decode()
     assert "Save and mark complete" in page and "sbp = 400 mmHg is outside" in page
+
+
+def test_hard_check_message_in_the_users_language(login, participant_a):
+    from trialdesk.studies.registry import get_protocol
+
+    client = login("coord_a")
+    client.post(reverse("set_language"), {"language": "id", "next": "/"})
+    page = client.post(url(visit_of(participant_a, "D7")), vitals(sbp="80", dbp="95"))
+    assert page.status_code == 422
+    assert get_protocol().form("vitals").checks["dbp_below_sbp"].message.id in page.content.decode()
