@@ -369,6 +369,14 @@ CASES = [
         "efficacy_spending: none",
     ),
     Case(
+        "unused-codelist",
+        "  fetal_outcome:\n    items:",
+        "  fetal_outcomes:\n    items:",
+        "codelists.fetal_outcomes",
+        "codelist 'fetal_outcomes' is not used by any field",
+        "  fetal_outcomes:",
+    ),
+    Case(
         "interim-last-fraction",
         "  information_fractions: [0.5, 1.0]\n",
         "  information_fractions: [0.5, 0.9]\n",

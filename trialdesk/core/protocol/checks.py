@@ -321,8 +321,12 @@ def _consent_versions(p: Protocol) -> Iterator[Issue]:
 
 
 def _mirrored_codelists(p: Protocol) -> Iterator[Issue]:
-    """A codelist that mirrors a section must list exactly that section's codes."""
+    """A codelist that mirrors a section must list exactly that section's codes; every
+    codelist must be used (an unused list is usually a misspelt reference)."""
+    used = {f.codelist for form in p.forms.values() for f in form.fields.values()}
     for code, codelist in p.codelists.items():
+        if code not in used:
+            yield ("codelists", code), f"codelist {code!r} is not used by any field"
         if codelist.mirrors is None:
             continue
         listed, defined = list(codelist.items), list(getattr(p, codelist.mirrors))
