@@ -49,6 +49,7 @@ from trialdesk.core.rules import (
 )
 
 _T = TypeVar("_T")
+_MAX_CACHED_EXPRESSIONS = 5000
 
 _SCALAR_TYPES = {
     FieldType.INTEGER: NUMBER,
@@ -195,13 +196,19 @@ class Protocol(Model):
         return ExprType(kind, codes, fld.codelist, order=order)
 
     def compile(self, text: str, *, context: str | None = None) -> Expression:
-        """Compile ``text`` against this protocol (cached)."""
+        """Compile ``text`` against this protocol.
+
+        The protocol's own expressions are compiled once at load and cached; ad-hoc ones are
+        cached too, up to a bound, so a long-running process cannot grow without limit.
+        """
         key = (context, text)
-        if key not in self._compiled:
-            self._compiled[key] = compile_expression(
-                text, context=context, schema=self.rule_schema()
-            )
-        return self._compiled[key]
+        cached = self._compiled.get(key)
+        if cached is not None:
+            return cached
+        expression = compile_expression(text, context=context, schema=self.rule_schema())
+        if len(self._compiled) < _MAX_CACHED_EXPRESSIONS:
+            self._compiled[key] = expression
+        return expression
 
     def criterion_expression(self, code: str) -> Expression:
         """The compiled expression of eligibility criterion ``code``."""
