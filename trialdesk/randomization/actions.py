@@ -261,7 +261,6 @@ def do_randomize_participant(
     """Allocate the next slot of the participant's stratum (see module docstring)."""
     role = _require(acting_user, RANDOMIZERS, participant.site, "randomize participants")
     p = services.protocol()
-    values = enrolment.participant_values(participant)
     with transaction.atomic(durable=True):
         rlist = RandomizationList.objects.select_for_update().filter(active=True).first()
         if rlist is None:
@@ -272,6 +271,8 @@ def do_randomize_participant(
         existing = Allocation.objects.filter(participant=locked).first()
         if existing:
             raise AlreadyRandomized(existing)
+        # Eligibility and stratum come from the same snapshot the allocation is made in.
+        values = enrolment.participant_values(locked)
         reasons = enrolment.readiness(locked, values=values)
         try:
             levels = services.factor_levels(p, locked, values)
