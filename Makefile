@@ -25,6 +25,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy trialdesk/core
 
 test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
