@@ -258,8 +258,26 @@ def report(request):
         per_stratum = (
             rlist.slots.values("stratum", "arm").annotate(n=Count("pk")).order_by("stratum", "arm")
         )
+    top = max((share for _, share in result.distribution), default=1.0)
+    bars = [
+        {
+            "x": 40 + 22 * i,
+            "y": 170 - round(150 * share / top),
+            "h": round(150 * share / top),
+            "value": value,
+            "pct": round(100 * share, 1),
+        }
+        for i, (value, share) in enumerate(result.distribution)
+    ]
     return render(
         request,
         "randomization/report.html",
-        {"rlist": rlist, "spec": spec, "result": result, "per_stratum": per_stratum},
+        {
+            "rlist": rlist,
+            "spec": spec,
+            "result": result,
+            "per_stratum": per_stratum,
+            "bars": bars,
+            "chart_width": 60 + 22 * len(bars),
+        },
     )

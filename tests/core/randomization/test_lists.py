@@ -161,3 +161,5 @@ def test_pre_study_report_shows_blocks_balance_better_than_simple():
     assert abs(rs.correct_guess_fraction - 0.5) < 0.01
     assert 0.65 < rb.correct_guess_fraction < 0.76
     assert "convergence-guess success" in rb.summary()
+    assert abs(sum(share for _, share in rb.distribution) - 1) < 1e-12
+    assert max(v for v, _ in rb.distribution) == rb.max_abs_imbalance

@@ -30,6 +30,8 @@ class BalanceResult:
     p_imbalance_gt: dict[int, float]
     mean_abs_stratum_imbalance: float
     correct_guess_fraction: float
+    #: (|imbalance|, share of simulated trials), for drawing the distribution
+    distribution: tuple[tuple[int, float], ...] = ()
 
     def summary(self) -> str:
         tail = ", ".join(f"P(|Δ|>{k}) = {p:.4f}" for k, p in self.p_imbalance_gt.items())
@@ -115,6 +117,10 @@ def _result(method, n, total, within, guesses, thresholds) -> BalanceResult:
         p_imbalance_gt={int(k): float((a > k).mean()) for k in thresholds},
         mean_abs_stratum_imbalance=float(np.mean(within)),
         correct_guess_fraction=float(np.mean(guesses)),
+        distribution=tuple(
+            (int(v), float(c) / len(a))
+            for v, c in zip(*np.unique(np.rint(a).astype(int), return_counts=True), strict=True)
+        ),
     )
 
 

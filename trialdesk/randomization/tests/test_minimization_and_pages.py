@@ -73,6 +73,7 @@ def test_list_pages_belong_to_the_unblinded_statistician(personas, login):
     r = client.get("/randomization/report/?simulations=2000")
     body = r.content.decode()
     assert r.status_code == 200 and "convergence-guess success" in body and "EXO" in body
+    assert '<svg id="imbalance-chart"' in body and body.count("<rect ") >= 2
 
 
 def test_e_consent_pdf_download_checks_the_hash(personas, login):
