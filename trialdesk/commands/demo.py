@@ -29,7 +29,8 @@ def demo() -> None:
 @demo.command()
 @click.option("--participants", "n", default=80, show_default=True, type=click.IntRange(1, 2000))
 @click.option("--seed", default=20260101, show_default=True, type=int)
-def load(n: int, seed: int) -> None:
+@click.option("--add", is_flag=True, help="add to a study that already has participants")
+def load(n: int, seed: int, add: bool) -> None:
     """Register N synthetic participants and enter their data up to today."""
     from trialdesk.commands.web import ensure_local_secrets
 
@@ -38,6 +39,14 @@ def load(n: int, seed: int) -> None:
     from django.core.management import call_command
 
     call_command("migrate", interactive=False, verbosity=0)
+    from trialdesk.participants.models import Participant
+
+    existing = Participant.objects.count()
+    if existing and not add:
+        raise click.ClickException(
+            f"the database already holds {existing} participants: demo data is for an empty "
+            "study (use a fresh TRIALDESK_DATA_DIR / DATABASE_URL, or --add)"
+        )
     users = _demo_users()
     loader = DemoLoader(users)
     tables = _synthetic(n, seed)

@@ -179,8 +179,11 @@ def _context(
             if fi
             else form_context(participant, visit)
         )
-        result = engine.evaluate_form(protocol, form, raw, units or {}, ctx, system=system)
-        errors = {**result.errors, **(errors or {})} if errors is None else errors
+        result = engine.evaluate_form(
+            protocol, form, raw, units or {}, ctx, system=system, lang=get_language() or "en"
+        )
+        if errors is None:  # stored values that today's checks refuse (e.g. after an amendment)
+            errors = result.errors
     errors = errors or {}
     queries = list(Query.objects.filter(form=fi).prefetch_related("messages__author")) if fi else []
     access = get_access(request)

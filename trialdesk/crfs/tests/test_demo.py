@@ -23,3 +23,10 @@ def test_demo_load_small_study():
     # Blinding: no arm code reaches the clinical tables.
     values = {str(v) for v in ItemValue.objects.values_list("value", flat=True)}
     assert not values & {"EXO", "PBO"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_demo_load_refuses_a_study_with_participants():
+    assert CliRunner().invoke(demo, ["load", "--participants", "1"]).exit_code == 0
+    again = CliRunner().invoke(demo, ["load", "--participants", "1"])
+    assert again.exit_code == 1 and "already holds 1 participants" in again.output
