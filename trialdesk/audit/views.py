@@ -11,6 +11,8 @@ from trialdesk.audit.actions import record
 from trialdesk.audit.export import FORMATS, parse_day, stream
 
 EXPORT_ROLES = (Role.DATA_MANAGER, Role.MONITOR)
+#: Who reviews a participant's trail: everyone who reads the casebook (scoped to their sites).
+REVIEW_ROLES = (Role.COORDINATOR, Role.INVESTIGATOR, Role.MONITOR, Role.DATA_MANAGER)
 
 
 @require_role(*EXPORT_ROLES)
@@ -38,3 +40,26 @@ def export(request):
         f'attachment; filename="audit-trail.{"csv" if fmt == "csv" else "jsonl"}"'
     )
     return response
+
+
+@require_role(*REVIEW_ROLES)
+def participant_trail(request, study_id: str):
+    """Everything that happened to one participant's records, newest first (ICH E6(R3) 4.2.2(c):
+    audit trails that people can review)."""
+    from django.core.paginator import Paginator
+    from django.shortcuts import render
+
+    from trialdesk.audit.models import AuditEvent
+    from trialdesk.participants.scoping import participant_or_404
+
+    participant = participant_or_404(request, study_id)
+    events = AuditEvent.objects.filter(participant=participant.study_id).order_by("-seq")
+    action = request.GET.get("action", "")
+    if action:
+        events = events.filter(action=action)
+    page = Paginator(events, 200).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "audit/participant.html",
+        {"participant": participant, "page": page, "action": action},
+    )

@@ -24,3 +24,16 @@ def test_export_is_refused_to_site_staff_and_bad_input_is_a_400(login, participa
     assert login("coord_a").get("/audit/export/").status_code == 403
     assert login("dm").get("/audit/export/?format=xml").status_code == 400
     assert login("dm").get("/audit/export/?from=yesterday").status_code == 400
+
+
+def test_participant_trail_is_reviewable_and_site_scoped(login, participant_a):
+    from django.urls import reverse
+
+    login("coord_a").post(url(visit_of(participant_a, "D7")), vitals())
+    trail = reverse("audit:participant", args=[participant_a.study_id])
+    page = login("monitor").get(trail).content.decode()
+    assert "crfs.itemvalue" in page and "coord_a" in page
+    assert "Ani Lestari" not in page and "RM-123456" not in page  # identity never in the trail
+    assert "crfs.itemvalue" not in login("monitor").get(trail + "?action=status").content.decode()
+    assert login("coord_b").get(trail).status_code == 404
+    assert login("dsmb").get(trail).status_code == 403
