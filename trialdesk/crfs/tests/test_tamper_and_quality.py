@@ -112,3 +112,28 @@ def test_data_quality_from_the_command_line(login, participant_a):
     out = io.StringIO()
     call_command("data_quality", "--user", "dm", stdout=out)
     assert "forms checked" in out.getvalue()
+
+
+def test_reinstated_signature_and_reopened_query_are_named(login, participant_a):
+    from django.urls import reverse
+
+    from trialdesk.crfs.models import Signature
+    from trialdesk.testing.personas import PASSWORD
+
+    visit = visit_of(participant_a, "D7")
+    login("coord_a").post(url(visit), {**vitals(hr="140"), "complete": "1"})
+    fi = FormInstance.objects.get(visit=visit)
+    login("inv_a").post(reverse("crfs:sign", args=[fi.pk]), {"password": PASSWORD})
+    login("coord_a").post(url(visit), {**vitals(hr="120"), "reason": "re-measured"})  # voids it
+    sig = Signature.objects.get()
+    assert CliRunner().invoke(audit, ["verify"]).exit_code == 0
+    _sql("UPDATE crfs_signature SET voided_at = NULL WHERE id = %s", [sig.pk])
+    q = Query.objects.get()  # closed automatically by the correction
+    _sql("UPDATE crfs_query SET status = 'open' WHERE id = %s", [q.pk])
+    result = CliRunner().invoke(audit, ["verify"])
+    assert result.exit_code == 1
+    assert (
+        f"crfs.signature:{sig.pk}" in result.output
+        and "valid: audited False, found True" in result.output
+    )
+    assert f"crfs.query:{q.pk}" in result.output
