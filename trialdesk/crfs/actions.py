@@ -140,6 +140,11 @@ def do_save_form(
     form = p.form(form_code)
     if form_code not in forms_at_visit(visit):
         raise CrfError(f"form {form_code} is not collected at visit {visit.code}")
+    if visit.missed:
+        raise CrfError(
+            f"visit {visit.code} was recorded as missed ({visit.missed_reason}): record its date "
+            "if it took place after all"
+        )
     participant = visit.participant
     role = require(acting_user, ENTRY_ROLES, participant.site_id, "enter data")
     with transaction.atomic(durable=True):

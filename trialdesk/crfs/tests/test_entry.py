@@ -279,3 +279,13 @@ def test_a_stale_page_cannot_overwrite_a_newer_save(login, participant_a):
     assert stale.status_code == 422
     assert "someone else saved this form after you opened it" in stale.content.decode()
     assert ItemValue.objects.get(form=fi, item="hr").value == 90
+
+
+def test_no_data_at_a_missed_visit(login, participant_a):
+    from trialdesk.visits.actions import do_mark_visit_missed
+
+    visit = visit_of(participant_a, "D7")
+    do_mark_visit_missed(visit, participant_a.created_by, reason="travelled")
+    response = login("coord_a").post(url(visit), vitals())
+    assert response.status_code == 422
+    assert "was recorded as missed (travelled)" in response.content.decode()
