@@ -94,6 +94,10 @@ def test_init_creates_admin_once_then_serve_answers(tmp_path):
             f"http://127.0.0.1:{port}/static/django_htmx/htmx-2.min.js", timeout=5
         ) as r:
             assert r.status == 200
+        with urllib.request.urlopen(
+            f"http://127.0.0.1:{port}/static/trialdesk/site.css", timeout=5
+        ) as r:
+            assert r.status == 200
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -148,6 +148,7 @@ def do_save_form(
     participant = visit.participant
     role = require(acting_user, ENTRY_ROLES, participant.site_id, "enter data")
     with transaction.atomic(durable=True):
+        _refuse_if_withdrawn(p, form, visit)
         fi, _ = FormInstance.objects.get_or_create(
             visit=visit, form_code=form_code, repeat=repeat, defaults={"participant": participant}
         )
@@ -183,6 +184,22 @@ def do_save_form(
         if outcome.changed:
             refresh_dependents(p, fi, acting_user, role)
     return outcome
+
+
+def _refuse_if_withdrawn(p, form, visit) -> None:
+    """Withdrawal of consent to further data: refuse values from visits on or after it.
+
+    Safety logs (AEs, concomitant medication) and the disposition form stay open: the sponsor
+    must still report safety and record how participation ended.
+    """
+    if form.log or form.code == "disposition":
+        return
+    from trialdesk.enrolment.services import ConsentError, refuse_after_withdrawal
+
+    try:
+        refuse_after_withdrawal(visit.participant, "data", visit.actual_date or visit.target_date)
+    except ConsentError as exc:
+        raise CrfError(f"the form was not saved: {exc}") from exc
 
 
 def dependents(p, form_code: str) -> frozenset[str]:

@@ -63,6 +63,27 @@ def require_consent(participant, activity: str) -> Consent:
     return consent
 
 
+def refuse_after_withdrawal(participant, activity: str, on_date=None) -> None:
+    """ConsentError if an active withdrawal forbids ``activity`` on ``on_date`` (default: now).
+
+    Unlike require_consent this does not demand a consent record (screening data may be
+    entered while consent is being recorded); it only enforces withdrawal: what was
+    collected before the withdrawal may still be entered, nothing after it.
+    """
+    if activity not in ACTIVITIES:
+        raise ValueError(f"unknown activity {activity!r}; known: {', '.join(sorted(ACTIVITIES))}")
+    withdrawal = active_withdrawal(participant)
+    if withdrawal is None or activity not in FORBIDDEN_AFTER[withdrawal.scope]:
+        return
+    withdrawn_on = timezone.localdate(withdrawal.withdrawn_at)
+    if on_date is not None and on_date < withdrawn_on:
+        return
+    raise ConsentError(
+        f"{participant.study_id} withdrew consent on {withdrawn_on:%Y-%m-%d} "
+        f"({withdrawal.get_scope_display()}): {activity.replace('_', ' ')} is not allowed"
+    )
+
+
 def latest_assessment(participant) -> EligibilityAssessment | None:
     return (
         EligibilityAssessment.objects.filter(participant=participant)

@@ -173,6 +173,7 @@ TIME_ZONE = os.environ.get("TRIALDESK_TIME_ZONE", "Asia/Jakarta")
 USE_TZ = True
 
 STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
 # Served by WhiteNoise straight from the apps' static folders (no collectstatic step needed).

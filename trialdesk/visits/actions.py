@@ -31,6 +31,16 @@ def _audit(action, visit, acting_user, old, new, reason) -> None:
     )
 
 
+def _refuse_if_withdrawn(participant, on_date) -> None:
+    """No visits on or after a withdrawal whose scope forbids further visits."""
+    from trialdesk.enrolment.services import ConsentError, refuse_after_withdrawal
+
+    try:
+        refuse_after_withdrawal(participant, "visit", on_date)
+    except ConsentError as exc:
+        raise VisitError(str(exc)) from exc
+
+
 def do_record_visit_date(
     visit: Visit, actual_date: dt.date, acting_user, *, reason: str = ""
 ) -> Visit:
@@ -41,6 +51,7 @@ def do_record_visit_date(
         visit = (
             Visit.objects.select_for_update().select_related("participant__site").get(pk=visit.pk)
         )
+        _refuse_if_withdrawn(visit.participant, actual_date)
         if visit.actual_date and visit.actual_date != actual_date and not reason.strip():
             raise VisitError("the visit date was already recorded: give a reason for the change")
         old = {"actual_date": visit.actual_date, "missed": visit.missed}
@@ -85,6 +96,7 @@ def do_add_unscheduled_visit(
         )
     spec = specs[0]
     with transaction.atomic(durable=True):
+        _refuse_if_withdrawn(participant, actual_date)
         last = (
             Visit.objects.filter(participant=participant, code=spec.code).aggregate(
                 m=Max("repeat")
