@@ -19,6 +19,7 @@ install: $(STAMP)
 
 run: install
 	$(BIN)/trialdesk init
+	@if [ "$(DEMO)" = "1" ]; then $(BIN)/trialdesk demo load --participants 80 || echo "(demo not loaded: see the message above)"; fi
 	$(BIN)/trialdesk serve --host $(HOST) --port $(PORT)
 
 lint: install

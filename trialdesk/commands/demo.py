@@ -52,8 +52,11 @@ def load(n: int, seed: int, add: bool) -> None:
     tables = _synthetic(n, seed)
     loader.run(tables)
     click.echo(loader.report())
-    click.echo("demo accounts (password: see trialdesk/testing/personas.py PASSWORD):")
-    click.echo("  coord_a (coordinator 01), inv_a (investigator 01), monitor, dm (data manager)")
+    from trialdesk.testing.personas import PASSWORD
+
+    click.echo(f"demo accounts, all with the password '{PASSWORD}' (a demo database only):")
+    click.echo("  coord_a (coordinator 01), inv_a (investigator 01), monitor, dm (data manager),")
+    click.echo("  pharm_a (unblinded pharmacist 01), stat, ustat (unblinded statistician), dsmb")
 
 
 def _demo_users():
