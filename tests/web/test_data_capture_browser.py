@@ -73,7 +73,7 @@ def _fill(page, code, value):
 @pytest.mark.django_db(transaction=True)
 def test_coordinator_enters_a_complete_day_7_visit(live_server, personas, browser_page):
     from trialdesk.crfs.models import FormInstance, Query
-    from trialdesk.crfs.tests.conftest import make_participant
+    from trialdesk.testing.participants import make_participant
     from trialdesk.testing.personas import PASSWORD
 
     participant = make_participant(personas, "01", anchor=dt.date.today() - dt.timedelta(days=7))

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from trialdesk.audit.models import AuditEvent
-from trialdesk.crfs.tests.conftest import visit_of
 from trialdesk.crfs.tests.test_entry import url, vitals
+from trialdesk.testing.participants import visit_of
 
 
 def test_data_manager_exports_the_trail_as_csv_and_json(login, participant_a):

@@ -10,7 +10,7 @@ from django.urls import reverse
 from trialdesk.audit.chain import verify
 from trialdesk.audit.models import AuditEvent
 from trialdesk.crfs.models import ClinicalAlert, FormInstance, ItemValue, Query
-from trialdesk.crfs.tests.conftest import visit_of
+from trialdesk.testing.participants import visit_of
 
 NOW = (dt.datetime.now() - dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
 

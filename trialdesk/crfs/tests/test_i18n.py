@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.urls import reverse
 
-from trialdesk.crfs.tests.conftest import visit_of
 from trialdesk.crfs.tests.test_entry import url, vitals
+from trialdesk.testing.participants import visit_of
 
 
 def test_form_in_bahasa_indonesia(login, participant_a):

@@ -6,8 +6,8 @@ from django.urls import reverse
 
 from trialdesk.audit.models import AuditEvent
 from trialdesk.crfs.models import FormInstance, ItemValue, Query, Signature
-from trialdesk.crfs.tests.conftest import visit_of
 from trialdesk.crfs.tests.test_entry import items, url, vitals
+from trialdesk.testing.participants import visit_of
 from trialdesk.testing.personas import PASSWORD
 
 

@@ -8,8 +8,8 @@ from django.db import connection
 from trialdesk.commands.audit import audit
 from trialdesk.crfs.actions import do_run_data_quality
 from trialdesk.crfs.models import FormInstance, ItemValue, Query
-from trialdesk.crfs.tests.conftest import visit_of
 from trialdesk.crfs.tests.test_entry import url, vitals
+from trialdesk.testing.participants import visit_of
 
 
 def _enter(login, participant):

@@ -8,9 +8,9 @@ import pytest
 from django.utils import timezone
 
 from trialdesk.crfs.models import FormInstance
-from trialdesk.crfs.tests.conftest import visit_of
 from trialdesk.crfs.tests.test_entry import url, vitals
 from trialdesk.enrolment.actions import do_record_consent, do_withdraw_consent
+from trialdesk.testing.participants import visit_of
 from trialdesk.visits.actions import VisitError, do_record_visit_date
 
 

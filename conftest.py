@@ -1,6 +1,9 @@
-"""Shared fixtures: the loaded protocol and the named personas (see trialdesk/testing/personas.py)."""
+"""Fixtures shared by every test directory: the loaded protocol, the named personas
+(trialdesk/testing/personas.py), logged-in clients, and participants at sites A and B."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 import pytest
 
@@ -32,3 +35,18 @@ def login(client, personas):
         return client
 
     return _login
+
+
+@pytest.fixture
+def participant_a(personas):
+    from trialdesk.testing.participants import make_participant
+
+    return make_participant(personas, "01", anchor=dt.date.today() - dt.timedelta(days=7))
+
+
+@pytest.fixture
+def participant_b(personas):
+    from trialdesk.testing.participants import make_participant
+
+    anchor = dt.date.today() - dt.timedelta(days=7)
+    return make_participant(personas, "02", anchor=anchor, user="coord_b")

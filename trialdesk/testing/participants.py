@@ -1,12 +1,8 @@
-"""Fixtures for data-capture tests: the shared personas plus participants with a schedule."""
+"""Participants for tests: registered through the real actions, with identity and day 0."""
 
 from __future__ import annotations
 
 import datetime as dt
-
-import pytest
-
-from tests.conftest import loaded_protocol, login, personas  # noqa: F401, F811  (shared fixtures)
 
 
 def make_participant(users, site_code="01", *, anchor: dt.date | None = None, user="coord_a"):
@@ -20,17 +16,6 @@ def make_participant(users, site_code="01", *, anchor: dt.date | None = None, us
         do_set_anchor_date(participant, anchor, users[user], reason="dosed")
     participant.refresh_from_db()
     return participant
-
-
-@pytest.fixture
-def participant_a(personas):  # noqa: F811
-    return make_participant(personas, "01", anchor=dt.date.today() - dt.timedelta(days=7))
-
-
-@pytest.fixture
-def participant_b(personas):  # noqa: F811
-    anchor = dt.date.today() - dt.timedelta(days=7)
-    return make_participant(personas, "02", anchor=anchor, user="coord_b")
 
 
 def visit_of(participant, code: str):
