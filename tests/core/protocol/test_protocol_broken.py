@@ -434,6 +434,47 @@ CASES = [
         after="      height:",
     ),
     Case(
+        "unknown-unblinding-key",
+        "  approval_required: false\n",
+        "  approval_required: false\n  approved_by: dsmb\n",
+        "unblinding.approved_by",
+        "unknown key 'approved_by' (did you mean 'approver_roles'? allowed: approval_required",
+        "approved_by: dsmb",
+    ),
+    Case(
+        "unknown-approver-role",
+        "  approver_roles: [investigator]\n",
+        "  approver_roles: [investigator, sponsor]\n",
+        "unblinding.approver_roles.1",
+        "'coordinator', 'investigator', 'monitor'",
+        "approver_roles: [investigator, sponsor]",
+    ),
+    Case(
+        "approval-without-approvers",
+        "  approval_required: false\n  # Who would approve if an amendment required approval "
+        "[proposed].\n  approver_roles: [investigator]\n",
+        "  approval_required: true\n  approver_roles: []\n",
+        "unblinding.approver_roles",
+        "approval_required needs at least one approver role",
+        "approver_roles: []",
+    ),
+    Case(
+        "unknown-contact",
+        "  dsmb:\n    name: DSMB chair [proposed]\n",
+        "  dsmb_chair:\n    name: DSMB chair [proposed]\n",
+        "contacts.dsmb_chair",
+        "unknown key 'dsmb_chair' (allowed: sponsor, dsmb)",
+        "  dsmb_chair:",
+    ),
+    Case(
+        "contact-email-not-an-address",
+        "    email: dsmb-chair@example.org\n",
+        "    email: dsmb-chair at example.org\n",
+        "contacts.dsmb.email",
+        "String should match pattern",
+        "email: dsmb-chair at",
+    ),
+    Case(
         "yaml-syntax",
         "  short_title: EXO-PE\n",
         "  short_title: [EXO-PE\n",
@@ -521,3 +562,29 @@ def test_alias_bomb_is_refused() -> None:
     levels += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
     with pytest.raises(ProtocolError, match="expands to more than 200000 YAML nodes"):
         load_protocol_text("\n".join(levels) + "\n")
+
+
+def test_notify_needs_the_contact_it_names() -> None:
+    start = ORIGINAL.index("\ncontacts:\n")
+    end = ORIGINAL.index("\n\n", start + 1)
+    text = ORIGINAL[:start] + ORIGINAL[end:]  # the contacts section removed, notify kept
+    with pytest.raises(ProtocolError) as info:
+        load_protocol_text(text, source="contacts.yaml")
+    problems = [(p.path, p.line, p.message) for p in info.value.problems]
+    line = _line_of(text, "  notify: [sponsor, dsmb]")
+    assert problems == [
+        (
+            "unblinding.notify.0",
+            line,
+            "contact 'sponsor' is not given under contacts (given: none)",
+        ),
+        ("unblinding.notify.1", line, "contact 'dsmb' is not given under contacts (given: none)"),
+    ]
+
+
+def test_protocols_without_unblinding_or_contacts_keep_the_defaults() -> None:
+    start = ORIGINAL.index("\n# Emergency unblinding (code break).")
+    end = ORIGINAL.index("\n# Safety stopping rules")
+    p = load_protocol_text(ORIGINAL[:start] + ORIGINAL[end:], source="old.yaml")
+    assert not p.unblinding.approval_required and p.unblinding.notify == ()
+    assert p.contacts.sponsor is None and p.contacts.dsmb is None

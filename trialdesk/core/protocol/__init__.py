@@ -4,7 +4,8 @@ A protocol is one YAML file (``protocols/nct07183384.yaml``) loaded into a
 :class:`Protocol`: study identity, sites, routes, arms, allocation and stratification,
 the visit schedule with windows, consent versions, codelists, forms and fields (units,
 limits, branching, derivations, edit checks), eligibility criteria, endpoints, analyses,
-sample-size inputs, the interim design and safety stopping rules.
+sample-size inputs, the interim design, safety stopping rules, the emergency-unblinding
+policy and the outside contacts (sponsor, DSMB).
 
 Loading validates everything and raises :class:`ProtocolError` listing every problem with
 its YAML path and line: unknown keys (never ignored), unknown fields in expressions and
@@ -19,7 +20,8 @@ ProtocolError (``.problems``: list of Problem(path, line, message))
 Protocol
     ``.study``, ``.sites``, ``.routes``, ``.arms``, ``.allocation``, ``.stratification``,
     ``.visits``, ``.consent_versions``, ``.codelists``, ``.forms``, ``.eligibility``,
-    ``.endpoints``, ``.analyses``, ``.sample_size``, ``.interim``, ``.safety_rules``
+    ``.endpoints``, ``.analyses``, ``.sample_size``, ``.interim``, ``.safety_rules``,
+    ``.unblinding``, ``.contacts``
     (collections are dicts keyed by code, in file order). Accessors: ``form(code)``,
     ``field("form.field")``, ``visit(code)``, ``arm(code)``, ``codelist(code)``,
     ``schedule_of_activities()`` (visit → forms), ``visits_of(form)``, ``log_forms()``,
@@ -29,7 +31,8 @@ Protocol
 Model classes: Study, Site, Route, Arm, Allocation, StratificationFactor, StratumLevel,
 Visit, ConsentVersion, Codelist, CodelistItem, Form, FormField, FieldType, EditCheck,
 Criterion, Endpoint, Analysis, SampleSize, Effect, InterimDesign, BetaBinomialRule,
-CountBoundaryRule, CountStep, SafetyEvent, Text (``.en``, ``.id``).
+CountBoundaryRule, CountStep, SafetyEvent, UnblindingPolicy, Contacts, Contact, RoleCode,
+Text (``.en``, ``.id``).
 """
 
 from __future__ import annotations
@@ -45,6 +48,8 @@ from trialdesk.core.protocol.models import (
     Codelist,
     CodelistItem,
     ConsentVersion,
+    Contact,
+    Contacts,
     CountBoundaryRule,
     CountStep,
     Criterion,
@@ -55,6 +60,7 @@ from trialdesk.core.protocol.models import (
     Form,
     FormField,
     InterimDesign,
+    RoleCode,
     Route,
     SafetyEvent,
     SampleSize,
@@ -63,6 +69,7 @@ from trialdesk.core.protocol.models import (
     StratumLevel,
     Study,
     Text,
+    UnblindingPolicy,
     Visit,
 )
 from trialdesk.core.protocol.protocol import (
@@ -81,6 +88,8 @@ __all__ = [
     "Codelist",
     "CodelistItem",
     "ConsentVersion",
+    "Contact",
+    "Contacts",
     "CountBoundaryRule",
     "CountStep",
     "Criterion",
@@ -96,6 +105,7 @@ __all__ = [
     "Problem",
     "Protocol",
     "ProtocolError",
+    "RoleCode",
     "Route",
     "SafetyEvent",
     "SampleSize",
@@ -104,6 +114,7 @@ __all__ = [
     "StratumLevel",
     "Study",
     "Text",
+    "UnblindingPolicy",
     "Visit",
     "derivation_order",
     "load_protocol",

@@ -61,6 +61,7 @@ def check_protocol(p: Protocol) -> list[Issue]:
         _sample_size,
         _interim,
         _safety_rules,
+        _unblinding,
     )
     issues: list[Issue] = []
     for check in checks:
@@ -612,3 +613,24 @@ def _count_steps(rule, loc: Loc) -> Iterator[Issue]:
             yield (*loc, "boundary", index, "n_max"), "n_max must increase from step to step"
         if steps[index].events < steps[index - 1].events:
             yield (*loc, "boundary", index, "events"), "the event boundary must not decrease"
+
+
+def _unblinding(p: Protocol) -> Iterator[Issue]:
+    policy, loc = p.unblinding, ("unblinding",)
+    if policy.approval_required and not policy.approver_roles:
+        yield (*loc, "approver_roles"), "approval_required needs at least one approver role"
+    yield from _listed_twice(policy.approver_roles, (*loc, "approver_roles"), "role")
+    yield from _listed_twice(policy.notify, (*loc, "notify"), "contact")
+    given = [code for code in type(p.contacts).model_fields if getattr(p.contacts, code)]
+    for index, code in enumerate(policy.notify):
+        if code not in given:
+            yield (
+                (*loc, "notify", index),
+                f"contact {code!r} is not given under contacts (given: {_join(list(given)) or 'none'})",
+            )
+
+
+def _listed_twice(values: Sequence[str], loc: Loc, what: str) -> Iterator[Issue]:
+    for index, value in enumerate(values):
+        if value in values[:index]:
+            yield (*loc, index), f"{what} {value!r} is listed twice"

@@ -459,3 +459,48 @@ class CountBoundaryRule(Keyed):
 
 
 SafetyRule = Annotated[BetaBinomialRule | CountBoundaryRule, Field(discriminator="type")]
+
+
+# --------------------------------------------------------------------------- unblinding, contacts
+#: The role codes of trialdesk's accounts (core cannot import Django; a test keeps them equal).
+RoleCode = Literal[
+    "coordinator",
+    "investigator",
+    "monitor",
+    "data_manager",
+    "pharmacist",
+    "statistician",
+    "unblinded_statistician",
+    "dsmb",
+    "admin",
+]
+ContactCode = Literal["sponsor", "dsmb"]
+
+
+class UnblindingPolicy(Model):
+    """Emergency unblinding: whether an investigator's request needs a second person's approval,
+    who may give it (role codes; site roles count at the participant's site), and which
+    ``contacts`` are told (never the arm) besides the study's DSMB members and administrators.
+
+    The defaults are the behaviour without the section: no approval, no extra contact.
+    """
+
+    approval_required: bool = False
+    approver_roles: tuple[RoleCode, ...] = ("investigator",)
+    notify: tuple[ContactCode, ...] = ()
+    note: str | None = None
+
+
+class Contact(Model):
+    """A person or office outside the system who is told about study events by e-mail."""
+
+    name: str = Field(min_length=1)
+    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)
+    note: str | None = None
+
+
+class Contacts(Model):
+    """The study's outside contacts, by function."""
+
+    sponsor: Contact | None = None
+    dsmb: Contact | None = None

@@ -15,6 +15,7 @@ from trialdesk.core.protocol.models import (
     Arm,
     Codelist,
     ConsentVersion,
+    Contacts,
     Criterion,
     Endpoint,
     FieldType,
@@ -28,6 +29,7 @@ from trialdesk.core.protocol.models import (
     Site,
     StratificationFactor,
     Study,
+    UnblindingPolicy,
     Visit,
 )
 from trialdesk.core.rules import (
@@ -108,6 +110,8 @@ class Protocol(Model):
     sample_size: SampleSize
     interim: InterimDesign
     safety_rules: dict[str, SafetyRule] = {}
+    unblinding: UnblindingPolicy = UnblindingPolicy()
+    contacts: Contacts = Contacts()
 
     _compiled: dict[tuple[str | None, str], Expression] = PrivateAttr(default_factory=dict)
     _schema: Schema | None = PrivateAttr(default=None)
