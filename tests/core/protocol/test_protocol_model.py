@@ -10,29 +10,12 @@ from pydantic import ValidationError
 from trialdesk.core.protocol import FieldType, Protocol, load_protocol
 from trialdesk.core.rules import UNKNOWN, Truth
 from trialdesk.paths import DEFAULT_PROTOCOL
+from trialdesk.testing.eligibility import ELIGIBLE
 
 
 @pytest.fixture(scope="module")
 def p() -> Protocol:
     return load_protocol(DEFAULT_PROTOCOL)
-
-
-ELIGIBLE = {
-    "screening.sex": "F",
-    "screening.age": 29,
-    "screening.postpartum_day": 9,
-    "screening.pe_diagnosis_confirmed": True,
-    "screening.able_to_consent": True,
-    "consent.participant_signed": True,
-    "screening.chronic_htn_prepregnancy": False,
-    "screening.major_cvd": False,
-    "screening.active_infection": False,
-    "screening.endothelial_injury_history": False,
-    "screening.smoking_active": False,
-    "screening.vaping_active": False,
-    "screening.alcohol_active": False,
-    "screening.drug_addiction": False,
-}
 
 
 def test_study_identity(p: Protocol) -> None:
