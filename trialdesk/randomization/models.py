@@ -94,7 +94,14 @@ class Allocation(models.Model):
 
 
 class Unblinding(models.Model):
-    """An emergency code break: who, why, when; the arm is shown to the requester only."""
+    """An emergency code break: who, why, when. Where the protocol requires approval the
+    request waits (``pending``) until a different person with an approver role approves it
+    (``revealed``) or rejects it; the arm is shown to the requester and the approver only."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Awaiting approval")
+        REVEALED = "revealed", _("Code broken")
+        REJECTED = "rejected", _("Rejected")
 
     allocation = models.ForeignKey(Allocation, on_delete=models.PROTECT, related_name="unblindings")
     requested_by = models.ForeignKey(
@@ -102,14 +109,47 @@ class Unblinding(models.Model):
     )
     requested_at = models.DateTimeField()
     reason = models.TextField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.REVEALED)
+    approval_required = models.BooleanField(
+        default=False, help_text="the protocol's rule when the request was made"
+    )
     approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    approved_at = models.DateTimeField(null=True, blank=True)
+    approved_at = models.DateTimeField(
+        null=True, blank=True, help_text="when the arm was revealed (approval or immediate)"
+    )
+    rejected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    rejected_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            # Backstops of the four-eyes rule: nobody approves or rejects her own request.
+            models.CheckConstraint(
+                condition=~models.Q(approved_by=models.F("requested_by")),
+                name="unblinding_not_self_approved",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(rejected_by=models.F("requested_by")),
+                name="unblinding_not_self_rejected",
+            ),
+            models.UniqueConstraint(
+                fields=["allocation"],
+                condition=models.Q(status="pending"),
+                name="one_pending_unblinding",
+            ),
+        ]
 
     @property
     def revealed(self) -> bool:
-        return self.approved_at is not None
+        return self.status == self.Status.REVEALED
+
+    def shown_to(self, user) -> bool:
+        """Whether ``user`` may see the arm: the requester and the approver, once revealed."""
+        return self.revealed and user.pk in (self.requested_by_id, self.approved_by_id)
 
 
 class Preparation(models.Model):

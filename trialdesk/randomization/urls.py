@@ -11,6 +11,7 @@ urlpatterns = [
     path("pharmacy/", views.pharmacy, name="pharmacy"),
     path("participants/<str:study_id>/", views.participant, name="participant"),
     path("participants/<str:study_id>/unblind/", views.unblind, name="unblind"),
+    path("unblindings/", views.unblindings, name="unblindings"),
     path("unblindings/<int:pk>/", views.unblinding, name="unblinding"),
     path("api/", api.urls),
 ]

@@ -1,5 +1,7 @@
 """HTML skin on the randomization actions. Arms are rendered only when
-``services.can_see_arm`` says so; everything else shows randomization number and kit code."""
+``services.can_see_arm`` says so, or on an emergency code break's page to the people
+``Unblinding.shown_to`` names (requester, approver); everything else shows randomization
+number and kit code."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
 
-from trialdesk.accounts.access import get_access, require_role
+from trialdesk.accounts.access import ALL_STAFF_ROLES, get_access, require_role
 from trialdesk.accounts.models import Role
 from trialdesk.core.randomization import simulate_balance
 from trialdesk.enrolment import services as enrolment
@@ -73,6 +75,7 @@ def participant(request, study_id: str):
     prep = getattr(allocation, "preparation", None) if allocation else None
     dosing = getattr(p, "dosing", None)
     reasons = [] if allocation else enrolment.readiness(p)
+    policy = services.protocol().unblinding
     site_staff = (
         get_user_model()
         .objects.filter(
@@ -97,7 +100,14 @@ def participant(request, study_id: str):
             else "",
             "can_randomize": access.can(actions.RANDOMIZERS, p.site_id),
             "can_prepare": access.can((Role.PHARMACIST,), p.site_id),
-            "can_unblind": access.can((Role.INVESTIGATOR,), p.site_id),
+            "can_unblind": access.can(actions.UNBLINDERS, p.site_id),
+            "approval_required": policy.approval_required,
+            "approver_roles": [Role(r).label for r in policy.approver_roles],
+            "pending_unblinding": allocation.unblindings.filter(
+                status=Unblinding.Status.PENDING
+            ).first()
+            if allocation
+            else None,
             "routes": list(services.protocol().routes),
             "site_staff": site_staff,
         },
@@ -162,7 +172,7 @@ def _dose(request, p):
 
 
 @require_POST
-@require_role(Role.INVESTIGATOR)
+@require_role(*actions.UNBLINDERS)
 def unblind(request, study_id: str):
     p = participant_in_scope(request, study_id)
     try:
@@ -170,23 +180,79 @@ def unblind(request, study_id: str):
     except actions.RandomizationError as exc:
         messages.error(request, str(exc))
         return redirect("randomization:participant", study_id=p.study_id)
+    if not row.revealed:
+        messages.success(request, "Unblinding requested: it awaits approval by a second person")
     return redirect("randomization:unblinding", pk=row.pk)
 
 
-@require_role(Role.INVESTIGATOR)
-def unblinding(request, pk: int):
+def _visible_unblinding(request, pk: int) -> Unblinding:
+    """The requester, the approver and (while pending) whoever may decide see a request;
+    for anyone else not even its existence is shown."""
     row = (
-        Unblinding.objects.select_related("allocation__participant")
-        .filter(pk=pk, requested_by=request.user)
+        Unblinding.objects.select_related(
+            "allocation__participant__site", "requested_by", "approved_by", "rejected_by"
+        )
+        .filter(pk=pk)
         .first()
     )
-    if row is None:  # someone else's code break: not even its existence is shown
-        raise Http404("no such unblinding of yours")
+    me = request.user.pk
+    if row is None or not (
+        me in (row.requested_by_id, row.approved_by_id, row.rejected_by_id)
+        or actions.can_decide_unblinding(row, request.user)
+    ):
+        raise Http404("no such unblinding for you")
+    return row
+
+
+@require_role(*ALL_STAFF_ROLES)
+def unblinding(request, pk: int):
+    row = _visible_unblinding(request, pk)
+    if request.method == "POST":
+        return _decide(request, row)
+    shown = row.shown_to(request.user)
     return render(
         request,
         "randomization/unblinding.html",
-        {"row": row, "arm_label": services.arm_label(services.protocol(), row.allocation.arm)},
+        {
+            "row": row,
+            "arm_label": services.arm_label(services.protocol(), row.allocation.arm)
+            if shown
+            else "",
+            "shown": shown,
+            "can_decide": actions.can_decide_unblinding(row, request.user),
+        },
     )
+
+
+def _decide(request, row: Unblinding):
+    what = request.POST.get("action")
+    if what not in ("approve", "reject"):
+        messages.error(request, "choose approve or reject")
+        return redirect("randomization:unblinding", pk=row.pk)
+    try:
+        actions.do_decide_unblinding(
+            row,
+            request.user,
+            approve=what == "approve",
+            password=request.POST.get("password", ""),
+            reason=request.POST.get("reason", ""),
+        )
+    except actions.RandomizationError as exc:
+        messages.error(request, str(exc))
+    return redirect("randomization:unblinding", pk=row.pk)
+
+
+@require_role(*ALL_STAFF_ROLES)
+def unblindings(request):
+    """Pending requests the user may decide, and her own requests."""
+    rows = Unblinding.objects.select_related("allocation__participant__site", "requested_by")
+    mine = rows.filter(requested_by=request.user).order_by("-requested_at")
+    pending = [
+        r
+        for r in rows.filter(status=Unblinding.Status.PENDING).order_by("requested_at")
+        if actions.can_decide_unblinding(r, request.user)
+    ]
+    return render(request, "randomization/unblindings.html", {"mine": mine, "pending": pending})
 
 
 @require_role(Role.PHARMACIST)

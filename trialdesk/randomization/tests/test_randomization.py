@@ -118,8 +118,9 @@ def test_emergency_unblinding_is_shown_to_the_requester_only(
         )
     assert r.status_code == 200 and a.arm in r.content.decode()
     url = r.redirect_chain[-1][0]
-    client.force_login(personas["monitor"])
-    assert client.get(url).status_code == 403
+    for other in ("monitor", "inv_b", "pharm_a", "dsmb"):  # not even its existence is shown
+        client.force_login(personas[other])
+        assert client.get(url).status_code == 404
     a.refresh_from_db()
     assert a.unblinded_at is not None
     assert AuditEvent.objects.filter(action="unblind", participant=p.study_id).exists()
