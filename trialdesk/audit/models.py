@@ -37,6 +37,7 @@ class AuditEvent(models.Model):
         UNBLIND = "unblind"
         SIGN = "sign"
         LOAD = "load"
+        VIEW = "view"
 
     seq = models.PositiveBigIntegerField(unique=True)
     occurred_at = models.DateTimeField(db_index=True)

@@ -11,7 +11,7 @@ from django.db.models import Max
 from trialdesk.accounts.models import Site
 from trialdesk.audit.actions import record
 from trialdesk.participants.models import Identity, Participant
-from trialdesk.participants.pii import PersonalData, encrypt
+from trialdesk.participants.pii import PersonalData, encrypt, read_identity
 
 
 class ParticipantError(ValueError):
@@ -78,6 +78,26 @@ def do_create_participant(
     """Register a participant at `site`: next site number under a row lock, PII encrypted."""
     with transaction.atomic(durable=True):
         return create_participant(site, acting_user, identity=identity, reason=reason)
+
+
+def do_view_identity(participant: Participant, acting_user) -> PersonalData:
+    """Decrypt the identifying data for the site staff who asked, and record that they did.
+
+    The event names who looked at whose identity and when, never the data itself.
+    """
+    with transaction.atomic(durable=True):
+        data = read_identity(participant)
+        record(
+            "view",
+            actor=acting_user,
+            role=role_at(acting_user, participant.site),
+            site=participant.site,
+            object_type="participants.identity",
+            object_id=participant.pk,
+            participant=participant.study_id,
+            new={"identity": "viewed"},
+        )
+    return data
 
 
 def do_update_identity(

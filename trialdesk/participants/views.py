@@ -11,9 +11,12 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from trialdesk.accounts.access import get_access, require_role
-from trialdesk.participants.actions import do_create_participant, do_update_identity
+from trialdesk.participants.actions import (
+    do_create_participant,
+    do_update_identity,
+    do_view_identity,
+)
 from trialdesk.participants.forms import IdentityForm, RegisterForm
-from trialdesk.participants.pii import read_identity
 from trialdesk.participants.scoping import (
     ENTRY_ROLES,
     READ_ROLES,
@@ -109,7 +112,7 @@ def identity(request, study_id: str):
     participant = participant_or_404(request, study_id)
     if not get_access(request).can(ENTRY_ROLES, participant.site_id):
         raise PermissionDenied("only the participant's site staff see identifying data")
-    current = read_identity(participant)
+    current = do_view_identity(participant, request.user)
     form = IdentityForm(request.POST or None, initial=current.__dict__)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

@@ -105,3 +105,24 @@ def test_concurrent_registrations_get_distinct_numbers(personas):
     numbers = sorted(Participant.objects.filter(site=site).values_list("number", flat=True))
     assert numbers == list(range(1, 19))
     assert verify().ok
+
+
+def test_viewing_identifying_data_is_audited_without_the_data(login, personas):
+    site = Site.objects.get(code="01")
+    p = do_create_participant(site, personas["coord_a"], identity={"name": "Sri Wahyuni"})
+    client = login("coord_a")
+    assert (
+        "Sri Wahyuni"
+        in client.get(reverse("participants:identity", args=[p.study_id])).content.decode()
+    )
+    views = AuditEvent.objects.filter(action="view", participant=p.study_id)
+    assert [(e.actor_username, e.object_type) for e in views] == [
+        ("coord_a", "participants.identity")
+    ]
+    assert "Sri Wahyuni" not in str(views[0].new_value)
+    # Refused look-ups (another site) leave no view event and show nothing.
+    assert (
+        login("coord_b").get(reverse("participants:identity", args=[p.study_id])).status_code == 404
+    )
+    assert views.count() == 1
+    assert verify().ok
