@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml requirements.lock
 install: $(STAMP)
 
 run: install
-	$(BIN)/trialdesk init
+	$(BIN)/trialdesk init --url http://$(HOST):$(PORT)
 	@if [ "$(DEMO)" = "1" ]; then $(BIN)/trialdesk demo load --participants 80 || echo "(demo not loaded: see the message above)"; fi
 	$(BIN)/trialdesk serve --host $(HOST) --port $(PORT)
 

@@ -39,7 +39,13 @@ def _protocol_path(path: str | None) -> Path:
 
 @click.command()
 @click.option("--protocol", "protocol_path", type=click.Path(exists=True, dir_okay=False))
-def init(protocol_path: str | None) -> None:
+@click.option(
+    "--url",
+    default="http://127.0.0.1:8000",
+    show_default=True,
+    help="where `serve` will listen (for the login hint)",
+)
+def init(protocol_path: str | None, url: str) -> None:
     """Secrets (once), migrations, protocol, admin account (once); prints how to log in."""
     ensure_local_secrets()
     setup()
@@ -48,7 +54,7 @@ def init(protocol_path: str | None) -> None:
     call_command("migrate", interactive=False, verbosity=0)
     click.echo("database migrated")
     _load(_protocol_path(protocol_path))
-    _ensure_admin()
+    _ensure_admin(url.rstrip("/"))
     click.echo(
         "demo study: `make run DEMO=1` (or `.venv/bin/trialdesk demo load --participants 80`) "
         "enters 80 synthetic participants through the real actions, in about 3 minutes"
@@ -67,7 +73,7 @@ def _load(path: Path) -> None:
     click.echo(f"protocol {row.study_id} v{row.version} {state} (sha256 {row.sha256[:12]})")
 
 
-def _ensure_admin() -> None:
+def _ensure_admin(url: str) -> None:
     from django.contrib.auth import get_user_model
     from django.db import transaction
 
@@ -78,7 +84,7 @@ def _ensure_admin() -> None:
     password_file = data_dir() / "admin-password.txt"
     if User.objects.filter(username=ADMIN_USERNAME).exists():
         hint = f" (initial password in {password_file})" if password_file.exists() else ""
-        click.echo(f"log in at http://127.0.0.1:8000/accounts/login/ as '{ADMIN_USERNAME}'{hint}")
+        click.echo(f"log in at {url}/accounts/login/ as '{ADMIN_USERNAME}'{hint}")
         return
     password = secrets.token_urlsafe(12)
     with transaction.atomic(durable=True):
@@ -95,9 +101,7 @@ def _ensure_admin() -> None:
     password_file.write_text(password + "\n")
     password_file.chmod(0o600)
     click.echo("created the administrator account (once):")
-    click.echo(
-        f"  open http://127.0.0.1:8000/accounts/login/  user '{ADMIN_USERNAME}'  password '{password}'"
-    )
+    click.echo(f"  open {url}/accounts/login/  user '{ADMIN_USERNAME}'  password '{password}'")
     click.echo(
         f"  (also saved, readable only by you, in {password_file}; change it after logging in)"
     )
