@@ -31,6 +31,7 @@ from trialdesk.crfs.models import (
 )
 from trialdesk.crfs.values import form_context
 from trialdesk.participants.actions import role_at
+from trialdesk.studies.registry import get_protocol
 
 S = FormInstance.Status
 ENTRY_ROLES = (Role.COORDINATOR, Role.INVESTIGATOR)
@@ -59,12 +60,6 @@ class SaveOutcome:
     queries_closed: int = 0
     alerts: int = 0
     voided: bool = False
-
-
-def protocol():
-    from trialdesk.studies.registry import get_protocol
-
-    return get_protocol()
 
 
 def require(user, roles, site_id, what: str) -> str:
@@ -105,7 +100,7 @@ def _lock_form(fi_or_pk) -> FormInstance:
 
 def forms_at_visit(visit) -> list[str]:
     """Form codes that may be entered at `visit`: the visit's own, plus the log forms."""
-    p = protocol()
+    p = get_protocol()
     spec = p.visits.get(visit.code)
     own = list(spec.forms) if spec else []
     return own + [code for code in p.log_forms() if code not in own]
@@ -136,7 +131,7 @@ def do_save_form(
     lang: str = "en",
 ) -> SaveOutcome:
     """Validate and store one form. Hard errors refuse the whole save (nothing is written)."""
-    p = protocol()
+    p = get_protocol()
     form = p.form(form_code)
     if form_code not in forms_at_visit(visit):
         raise CrfError(f"form {form_code} is not collected at visit {visit.code}")
@@ -525,7 +520,7 @@ def do_open_query(fi: FormInstance, acting_user, *, item: str, text: str) -> Que
     if not text.strip():
         raise CrfError("write the question")
     role = require(acting_user, QUERY_ROLES, fi.participant.site_id, "raise queries")
-    if item and item not in protocol().form(fi.form_code).fields:
+    if item and item not in get_protocol().form(fi.form_code).fields:
         raise CrfError(f"form {fi.form_code} has no item {item!r}")
     with transaction.atomic(durable=True):
         fi = _lock_form(fi)
@@ -837,7 +832,7 @@ def do_run_data_quality(acting_user=None, *, participants=None) -> QualityRunRes
     """Re-evaluate all checks over stored data; one durable transaction per participant."""
     from trialdesk.participants.models import Participant
 
-    p = protocol()
+    p = get_protocol()
     summary = QualityRunResult()
     qs = participants if participants is not None else Participant.objects.all()
     for participant in qs:

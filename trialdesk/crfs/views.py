@@ -18,6 +18,7 @@ from trialdesk.crfs import actions, engine
 from trialdesk.crfs.models import ClinicalAlert, FormInstance, ItemValue, Query
 from trialdesk.crfs.values import form_context
 from trialdesk.participants.scoping import ENTRY_ROLES, READ_ROLES, in_scope_or_404
+from trialdesk.studies.registry import get_protocol
 from trialdesk.visits.models import Visit
 
 INPUT_TYPES = {
@@ -25,12 +26,6 @@ INPUT_TYPES = {
     FieldType.DATETIME: "datetime-local",
     FieldType.TIME: "time",
 }
-
-
-def _protocol():
-    from trialdesk.studies.registry import get_protocol
-
-    return get_protocol()
 
 
 def _label(text) -> str:
@@ -46,7 +41,7 @@ def _visit(request, visit_pk) -> Visit:
 
 
 def _form_spec(visit, form_code):
-    protocol = _protocol()
+    protocol = get_protocol()
     if form_code not in protocol.forms or form_code not in actions.forms_at_visit(visit):
         raise Http404("this form is not collected at this visit")
     return protocol, protocol.forms[form_code]

@@ -27,6 +27,7 @@ from trialdesk.enrolment.models import (
 )
 from trialdesk.participants.actions import create_participant, role_at, set_status
 from trialdesk.participants.models import Participant
+from trialdesk.studies.registry import get_protocol
 
 SITE_STAFF = (Role.COORDINATOR, Role.INVESTIGATOR)
 ELIGIBILITY_MEANING = (
@@ -43,12 +44,6 @@ def require(user, roles, site, what: str) -> str:
     if not Access.for_user(user).can(roles, site.pk):
         raise PermissionDenied(f"your role does not allow you to {what} at site {site.code}")
     return role_at(user, site)
-
-
-def _protocol():
-    from trialdesk.studies.registry import get_protocol
-
-    return get_protocol()
 
 
 def _audit(action, user, role, participant, obj, *, old=None, new=None, reason=""):
@@ -144,7 +139,7 @@ def do_assess_eligibility(participant, acting_user) -> EligibilityAssessment:
     role = require(acting_user, SITE_STAFF, participant.site, "assess eligibility")
     from trialdesk.studies.registry import active_version
 
-    protocol = _protocol()
+    protocol = get_protocol()
     values = services.participant_values(participant)
     result = eligibility.assess(protocol, values)
     with transaction.atomic(durable=True):
@@ -202,7 +197,7 @@ def do_confirm_eligibility(
     latest = services.latest_assessment(participant)
     if latest is None or latest.pk != assessment.pk:
         raise EnrolmentError("a newer assessment exists: confirm that one")
-    current = eligibility.values_hash(_protocol(), services.participant_values(participant))
+    current = eligibility.values_hash(get_protocol(), services.participant_values(participant))
     if current != assessment.values_sha256:
         raise EnrolmentError("data changed after this assessment: assess again, then sign")
     with transaction.atomic(durable=True):
@@ -259,7 +254,7 @@ def do_record_consent(
 ) -> Consent:
     """Record informed consent (paper, or electronic with the drawn signature as a PDF)."""
     role = require(acting_user, SITE_STAFF, participant.site, "record consent")
-    protocol = _protocol()
+    protocol = get_protocol()
     if consented_at > timezone.now():
         raise EnrolmentError(f"consent time {consented_at:%Y-%m-%d %H:%M} is in the future")
     _check_version(protocol, version, consented_at)

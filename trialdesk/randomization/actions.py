@@ -47,6 +47,7 @@ from trialdesk.randomization.models import (
     Slot,
     Unblinding,
 )
+from trialdesk.studies.registry import get_protocol
 
 RANDOMIZERS = (Role.COORDINATOR, Role.INVESTIGATOR)
 LIST_OWNERS = (Role.UNBLINDED_STATISTICIAN,)
@@ -138,7 +139,7 @@ def do_generate_list(
 ) -> RandomizationList:
     """Generate the protocol's list from a secret seed (the seed itself is not stored)."""
     role = _require(acting_user, LIST_OWNERS, None, "generate the randomization list")
-    spec = services.spec_from_protocol(services.protocol(), slots_per_stratum=slots_per_stratum)
+    spec = services.spec_from_protocol(get_protocol(), slots_per_stratum=slots_per_stratum)
     generated = generate_list(spec, seed=seed)
     with transaction.atomic(durable=True):
         return _store_list(
@@ -199,7 +200,7 @@ def parse_import(spec: ListSpec, text: str) -> list[ListEntry]:
 
 def do_import_list(acting_user, *, csv_text: str, reason: str = "") -> RandomizationList:
     role = _require(acting_user, LIST_OWNERS, None, "import the randomization list")
-    p = services.protocol()
+    p = get_protocol()
     spec = services.spec_from_protocol(p, slots_per_stratum=1)
     if spec.method == "minimization":
         raise RandomizationError("minimization allocates dynamically: there is no list to import")
@@ -262,7 +263,7 @@ def do_randomize_participant(
 ) -> Allocation:
     """Allocate the next slot of the participant's stratum (see module docstring)."""
     role = _require(acting_user, RANDOMIZERS, participant.site, "randomize participants")
-    p = services.protocol()
+    p = get_protocol()
     with transaction.atomic(durable=True):
         rlist = RandomizationList.objects.select_for_update().filter(active=True).first()
         if rlist is None:
@@ -354,7 +355,7 @@ def do_emergency_unblind(participant: Participant, acting_user, *, reason: str) 
     role = _require(acting_user, UNBLINDERS, participant.site, "break the blind")
     if len(reason.strip()) < 10:
         raise RandomizationError("give the medical reason for unblinding (at least 10 characters)")
-    policy = services.protocol().unblinding
+    policy = get_protocol().unblinding
     with transaction.atomic(durable=True):
         allocation = Allocation.objects.select_for_update().filter(participant=participant).first()
         if allocation is None:
@@ -403,7 +404,7 @@ def _mark_unblinded(allocation: Allocation, when: dt.datetime) -> None:
 def can_decide_unblinding(row: Unblinding, user) -> bool:
     """A pending request may be decided by anyone but its requester holding one of the
     protocol's approver roles at the participant's site (site roles) or study-wide."""
-    roles = services.protocol().unblinding.approver_roles
+    roles = get_protocol().unblinding.approver_roles
     site_id = row.allocation.participant.site_id
     return (
         row.status == S.PENDING
@@ -419,7 +420,7 @@ def do_decide_unblinding(
     request; the decision is signed by re-entering the password."""
     participant = row.allocation.participant
     verb = "approve" if approve else "reject"
-    roles = services.protocol().unblinding.approver_roles
+    roles = get_protocol().unblinding.approver_roles
     role = _require(acting_user, roles, participant.site, f"{verb} unblinding requests")
     if acting_user.pk == row.requested_by_id:
         raise RandomizationError(
@@ -534,7 +535,7 @@ def _unblinding_message(row: Unblinding) -> tuple[str, str]:
 
 
 def _oversight_emails() -> list[str]:
-    policy, contacts = services.protocol().unblinding, services.protocol().contacts
+    policy, contacts = get_protocol().unblinding, get_protocol().contacts
     listed = [getattr(contacts, code) for code in policy.notify]
     users = (
         Membership.objects.filter(active=True, role__in=[Role.DSMB, Role.ADMIN])
@@ -545,7 +546,7 @@ def _oversight_emails() -> list[str]:
 
 
 def _approver_emails(row: Unblinding) -> list[str]:
-    roles = services.protocol().unblinding.approver_roles
+    roles = get_protocol().unblinding.approver_roles
     site = row.allocation.participant.site_id
     rows = (
         Membership.objects.filter(active=True, role__in=roles, user__is_active=True)
@@ -617,7 +618,7 @@ def do_record_dosing(
 ) -> Dosing:
     """The single administration; its date becomes day 0 and the visit schedule follows."""
     role = _require(acting_user, RANDOMIZERS, participant.site, "record dosing")
-    p = services.protocol()
+    p = get_protocol()
     enrolment.require_consent(participant, "dose")
     errors = _dosing_errors(
         p,

@@ -13,12 +13,6 @@ class StratumUnknown(ValueError):
     pass
 
 
-def protocol():
-    from trialdesk.studies.registry import get_protocol
-
-    return get_protocol()
-
-
 def factors(p) -> list[tuple[str, list[str]]]:
     """(factor, level codes) in protocol order; site first when the protocol stratifies by it."""
     out = []

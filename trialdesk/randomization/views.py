@@ -26,6 +26,7 @@ from trialdesk.enrolment import services as enrolment
 from trialdesk.randomization import actions, services
 from trialdesk.randomization.api import READ_ROLES, participant_in_scope
 from trialdesk.randomization.models import Allocation, RandomizationList, Unblinding
+from trialdesk.studies.registry import get_protocol
 
 LIST_ROLES = (Role.UNBLINDED_STATISTICIAN,)
 
@@ -75,7 +76,7 @@ def participant(request, study_id: str):
     prep = getattr(allocation, "preparation", None) if allocation else None
     dosing = getattr(p, "dosing", None)
     reasons = [] if allocation else enrolment.readiness(p)
-    policy = services.protocol().unblinding
+    policy = get_protocol().unblinding
     site_staff = (
         get_user_model()
         .objects.filter(
@@ -95,7 +96,7 @@ def participant(request, study_id: str):
             "dosing": dosing,
             "reasons": reasons,
             "unblinded": services.can_see_arm(access),
-            "arm_label": services.arm_label(services.protocol(), allocation.arm)
+            "arm_label": services.arm_label(get_protocol(), allocation.arm)
             if allocation and services.can_see_arm(access)
             else "",
             "can_randomize": access.can(actions.RANDOMIZERS, p.site_id),
@@ -108,7 +109,7 @@ def participant(request, study_id: str):
             ).first()
             if allocation
             else None,
-            "routes": list(services.protocol().routes),
+            "routes": list(get_protocol().routes),
             "site_staff": site_staff,
         },
     )
@@ -215,9 +216,7 @@ def unblinding(request, pk: int):
         "randomization/unblinding.html",
         {
             "row": row,
-            "arm_label": services.arm_label(services.protocol(), row.allocation.arm)
-            if shown
-            else "",
+            "arm_label": services.arm_label(get_protocol(), row.allocation.arm) if shown else "",
             "shown": shown,
             "can_decide": actions.can_decide_unblinding(row, request.user),
         },
@@ -263,7 +262,7 @@ def pharmacy(request):
     )
     if ids is not None:
         rows = rows.filter(participant__site_id__in=ids)
-    p = services.protocol()
+    p = get_protocol()
     return render(
         request,
         "randomization/pharmacy.html",
@@ -312,7 +311,7 @@ def _post_list(request):
 @require_role(*LIST_ROLES)
 def report(request):
     rlist = RandomizationList.objects.filter(active=True).first()
-    p = services.protocol()
+    p = get_protocol()
     spec = actions.spec_of(rlist) if rlist else services.spec_from_protocol(p, slots_per_stratum=40)
     n = p.study.target_enrollment
     sims = int(request.GET.get("simulations") or (200 if spec.method == "minimization" else 10000))

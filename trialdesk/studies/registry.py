@@ -1,8 +1,12 @@
-"""The active protocol, parsed once per process and re-parsed when the active row changes."""
+"""The active protocol, parsed once per process and re-parsed when the active row changes.
+
+Every request asks for the protocol, often several times, so the hot path reads only the
+active row's hash; the stored YAML text (about 100 kB) is fetched and parsed only when that
+hash is new to this process.
+"""
 
 from __future__ import annotations
 
-import threading
 from typing import TYPE_CHECKING
 
 from trialdesk.studies.models import ProtocolVersion
@@ -10,8 +14,7 @@ from trialdesk.studies.models import ProtocolVersion
 if TYPE_CHECKING:
     from trialdesk.core.protocol import Protocol
 
-_lock = threading.Lock()
-_cache: dict[str, tuple[str, Protocol]] = {}
+_parsed: dict[str, Protocol] = {}  # sha256 of the stored text → parsed protocol
 
 
 class NoProtocolLoaded(RuntimeError):
@@ -19,7 +22,13 @@ class NoProtocolLoaded(RuntimeError):
 
 
 def active_version() -> ProtocolVersion:
-    row = ProtocolVersion.objects.filter(active=True).order_by("-loaded_at").first()
+    """The active protocol row; its text is deferred (loaded on first access)."""
+    row = (
+        ProtocolVersion.objects.filter(active=True)
+        .order_by("-loaded_at")
+        .defer("yaml_text")
+        .first()
+    )
     if row is None:
         raise NoProtocolLoaded(
             "no protocol is loaded: run `trialdesk init` or `trialdesk load-protocol FILE`"
@@ -28,14 +37,12 @@ def active_version() -> ProtocolVersion:
 
 
 def get_protocol() -> Protocol:
-    """The parsed active protocol (cached by its hash)."""
+    """The parsed active protocol."""
     from trialdesk.core.protocol import load_protocol_text
 
     row = active_version()
-    with _lock:
-        cached = _cache.get(row.study_id)
-        if cached and cached[0] == row.sha256:
-            return cached[1]
+    protocol = _parsed.get(row.sha256)
+    if protocol is None:
         protocol = load_protocol_text(row.yaml_text, source=row.source_path or row.study_id)
-        _cache[row.study_id] = (row.sha256, protocol)
-        return protocol
+        _parsed[row.sha256] = protocol
+    return protocol

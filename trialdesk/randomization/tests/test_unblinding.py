@@ -19,6 +19,7 @@ from trialdesk.paths import DEFAULT_PROTOCOL
 from trialdesk.randomization import actions, services
 from trialdesk.randomization.models import Allocation, Unblinding
 from trialdesk.randomization.tests.helpers import ready, setup_list
+from trialdesk.studies.registry import get_protocol
 from trialdesk.testing.personas import PASSWORD
 
 REASON = "suspected anaphylaxis, management depends on the arm"
@@ -37,7 +38,7 @@ def approval_protocol(personas, tmp_path):
     path = tmp_path / "approval.yaml"
     path.write_text(text, encoding="utf-8")
     do_load_protocol(path, reason="test: unblinding needs approval")
-    assert services.protocol().unblinding.approval_required
+    assert get_protocol().unblinding.approval_required
 
 
 @pytest.fixture
@@ -59,7 +60,7 @@ def study(personas, approval_protocol):
 
 
 def _needles(arm: str) -> list[str]:
-    spec = services.protocol().arms[arm]
+    spec = get_protocol().arms[arm]
     return [arm, spec.name.en, spec.name.id]
 
 
@@ -89,7 +90,7 @@ def test_request_waits_for_a_second_person_then_shows_requester_and_approver(
     body = r.content.decode()
     assert r.redirect_chain[-1][0] == url and "awaits approval" in body
     assert row.status == "pending" and 'id="arm"' not in body
-    assert services.arm_label(services.protocol(), a.arm) not in body
+    assert services.arm_label(get_protocol(), a.arm) not in body
     a.refresh_from_db()
     assert a.unblinded_at is None
 
@@ -146,7 +147,7 @@ def test_request_waits_for_a_second_person_then_shows_requester_and_approver(
             {"action": "approve", "password": PASSWORD, "reason": "agreed, urgent"},
             follow=True,
         )
-    assert services.arm_label(services.protocol(), a.arm) in r.content.decode()
+    assert services.arm_label(get_protocol(), a.arm) in r.content.decode()
     row.refresh_from_db()
     assert row.status == "revealed" and row.approved_by == inv_a2 and row.approved_at
     a.refresh_from_db()
