@@ -69,6 +69,26 @@ class Access:
         return qs if ids is None else qs.filter(pk__in=ids)
 
 
+def role_at(user, site) -> str:
+    """The role `user` acts in at `site` (a site role there, else a study-wide one), for audit."""
+    if user is None:
+        return ""
+    active = Membership.objects.filter(user=user, active=True)
+    at_site = active.filter(site=site).values_list("role", flat=True).first() if site else None
+    return at_site or active.filter(site=None).values_list("role", flat=True).first() or ""
+
+
+def require_at(user, roles: Iterable[str], site, what: str) -> str:
+    """PermissionDenied unless `user` holds one of `roles` at `site` (a Site, its pk, or None
+    for study-wide work); returns the role acted in, for the audit event."""
+    if isinstance(site, int):
+        site = Site.objects.get(pk=site)
+    if not Access.for_user(user).can(roles, getattr(site, "pk", None)):
+        where = f" at site {site.code}" if site else ""
+        raise PermissionDenied(f"your role does not allow you to {what}{where}")
+    return role_at(user, site)
+
+
 def get_access(request: HttpRequest) -> Access:
     cached = getattr(request, "_trialdesk_access", None)
     if cached is None:

@@ -12,12 +12,11 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
-from django.core.exceptions import PermissionDenied
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
-from trialdesk.accounts.access import Access
+from trialdesk.accounts.access import require_at
 from trialdesk.accounts.models import Membership, Role
 from trialdesk.audit.actions import record
 from trialdesk.crfs import engine
@@ -30,7 +29,6 @@ from trialdesk.crfs.models import (
     Signature,
 )
 from trialdesk.crfs.values import form_context
-from trialdesk.participants.actions import role_at
 from trialdesk.studies.registry import get_protocol
 
 S = FormInstance.Status
@@ -60,19 +58,6 @@ class SaveOutcome:
     queries_closed: int = 0
     alerts: int = 0
     voided: bool = False
-
-
-def require(user, roles, site_id, what: str) -> str:
-    access = Access.for_user(user)
-    if not access.can(roles, site_id):
-        raise PermissionDenied(f"your role does not allow you to {what} here")
-    return role_at(user, None if site_id is None else _site(site_id))
-
-
-def _site(site_id):
-    from trialdesk.accounts.models import Site
-
-    return Site.objects.get(pk=site_id)
 
 
 def _audit(action, fi: FormInstance, user, role, *, obj=None, old=None, new=None, reason=""):
@@ -141,7 +126,7 @@ def do_save_form(
             "if it took place after all"
         )
     participant = visit.participant
-    role = require(acting_user, ENTRY_ROLES, participant.site_id, "enter data")
+    role = require_at(acting_user, ENTRY_ROLES, participant.site_id, "enter data")
     with transaction.atomic(durable=True):
         _refuse_if_withdrawn(p, form, visit)
         fi, _ = FormInstance.objects.get_or_create(
@@ -496,7 +481,7 @@ def notify_investigators(alert: ClinicalAlert) -> None:
 
 def do_acknowledge_alert(alert: ClinicalAlert, acting_user, *, note: str = "") -> None:
     site_id = alert.participant.site_id
-    role = require(acting_user, (Role.INVESTIGATOR,), site_id, "acknowledge clinical alerts")
+    role = require_at(acting_user, (Role.INVESTIGATOR,), site_id, "acknowledge clinical alerts")
     with transaction.atomic(durable=True):
         alert = ClinicalAlert.objects.select_for_update().get(pk=alert.pk)
         if alert.acknowledged_at:
@@ -519,7 +504,7 @@ def do_acknowledge_alert(alert: ClinicalAlert, acting_user, *, note: str = "") -
 def do_open_query(fi: FormInstance, acting_user, *, item: str, text: str) -> Query:
     if not text.strip():
         raise CrfError("write the question")
-    role = require(acting_user, QUERY_ROLES, fi.participant.site_id, "raise queries")
+    role = require_at(acting_user, QUERY_ROLES, fi.participant.site_id, "raise queries")
     if item and item not in get_protocol().form(fi.form_code).fields:
         raise CrfError(f"form {fi.form_code} has no item {item!r}")
     with transaction.atomic(durable=True):
@@ -552,7 +537,7 @@ def _query_step(q: Query, acting_user, roles, what, kind, new_status, text, allo
     if not text.strip():
         raise CrfError("write a message")
     fi = q.form
-    role = require(acting_user, roles, fi.participant.site_id, what)
+    role = require_at(acting_user, roles, fi.participant.site_id, what)
     with transaction.atomic(durable=True):
         q = Query.objects.select_for_update().get(pk=q.pk)
         if q.status not in allowed_from:
@@ -628,7 +613,7 @@ def content_hash(fi: FormInstance) -> str:
 
 
 def do_verify_form(fi: FormInstance, acting_user) -> FormInstance:
-    role = require(acting_user, (Role.MONITOR,), fi.participant.site_id, "source-verify forms")
+    role = require_at(acting_user, (Role.MONITOR,), fi.participant.site_id, "source-verify forms")
     with transaction.atomic(durable=True):
         fi = _lock_form(fi)
         if fi.status != S.COMPLETE:
@@ -664,7 +649,7 @@ def do_sign_form(
 ) -> Signature:
     """Sign (21 CFR 11.50/11.200): password re-entered, printed name, UTC time and meaning kept
     with the hash of the content signed."""
-    role = require(acting_user, (Role.INVESTIGATOR,), fi.participant.site_id, "sign forms")
+    role = require_at(acting_user, (Role.INVESTIGATOR,), fi.participant.site_id, "sign forms")
     if not password or not acting_user.check_password(password):
         _failed_signature(fi, acting_user, role)
         raise CrfError(
@@ -705,7 +690,7 @@ def do_sign_form(
 
 
 def do_lock_form(fi: FormInstance, acting_user, *, reason: str = "") -> FormInstance:
-    role = require(acting_user, (Role.DATA_MANAGER,), fi.participant.site_id, "lock forms")
+    role = require_at(acting_user, (Role.DATA_MANAGER,), fi.participant.site_id, "lock forms")
     with transaction.atomic(durable=True):
         fi = _lock_form(fi)
         if fi.status not in (S.COMPLETE, S.VERIFIED, S.SIGNED):
@@ -729,7 +714,7 @@ def do_lock_form(fi: FormInstance, acting_user, *, reason: str = "") -> FormInst
 def do_unlock_form(fi: FormInstance, acting_user, *, reason: str) -> FormInstance:
     if not reason.strip():
         raise CrfError("say why the form is unlocked")
-    role = require(acting_user, (Role.DATA_MANAGER,), fi.participant.site_id, "unlock forms")
+    role = require_at(acting_user, (Role.DATA_MANAGER,), fi.participant.site_id, "unlock forms")
     with transaction.atomic(durable=True):
         fi = _lock_form(fi)
         if fi.status != S.LOCKED:

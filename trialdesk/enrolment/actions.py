@@ -10,11 +10,10 @@ import datetime as dt
 import hashlib
 
 from django.contrib.auth.hashers import check_password
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
-from trialdesk.accounts.access import Access
+from trialdesk.accounts.access import require_at
 from trialdesk.accounts.models import Role
 from trialdesk.audit.actions import record
 from trialdesk.enrolment import eligibility, pdf, services
@@ -25,7 +24,7 @@ from trialdesk.enrolment.models import (
     ScreeningEntry,
     Withdrawal,
 )
-from trialdesk.participants.actions import create_participant, role_at, set_status
+from trialdesk.participants.actions import create_participant, set_status
 from trialdesk.participants.models import Participant
 from trialdesk.studies.registry import get_protocol
 
@@ -38,12 +37,6 @@ ELIGIBILITY_MEANING = (
 
 class EnrolmentError(ValueError):
     """A write was refused; the message says what was wrong and what is allowed."""
-
-
-def require(user, roles, site, what: str) -> str:
-    if not Access.for_user(user).can(roles, site.pk):
-        raise PermissionDenied(f"your role does not allow you to {what} at site {site.code}")
-    return role_at(user, site)
 
 
 def _audit(action, user, role, participant, obj, *, old=None, new=None, reason=""):
@@ -64,7 +57,7 @@ def do_screen_participant(
     site, acting_user, *, screened_on: dt.date, referral: str = "", identity=None
 ) -> ScreeningEntry:
     """Register a screened woman (pseudonymous study id) and open her screening-log entry."""
-    role = require(acting_user, SITE_STAFF, site, "screen participants")
+    role = require_at(acting_user, SITE_STAFF, site, "screen participants")
     if screened_on > timezone.localdate():
         raise EnrolmentError(f"screening date {screened_on} is in the future")
     with transaction.atomic(durable=True):
@@ -91,7 +84,7 @@ def do_screen_participant(
 
 def do_close_screening(participant, acting_user, *, outcome: str, note: str = "") -> ScreeningEntry:
     """Record why a screened woman was not enrolled (criterion failed, declined, not reached)."""
-    role = require(acting_user, SITE_STAFF, participant.site, "close screening")
+    role = require_at(acting_user, SITE_STAFF, participant.site, "close screening")
     O = ScreeningEntry.Outcome  # noqa: E741
     allowed = [O.INELIGIBLE, O.DECLINED, O.NOT_REACHED, O.OTHER]
     if outcome not in allowed:
@@ -136,7 +129,7 @@ def do_close_screening(participant, acting_user, *, outcome: str, note: str = ""
 
 def do_assess_eligibility(participant, acting_user) -> EligibilityAssessment:
     """Evaluate every criterion on the current eCRF data and keep the result with evidence."""
-    role = require(acting_user, SITE_STAFF, participant.site, "assess eligibility")
+    role = require_at(acting_user, SITE_STAFF, participant.site, "assess eligibility")
     from trialdesk.studies.registry import active_version
 
     protocol = get_protocol()
@@ -183,7 +176,7 @@ def do_confirm_eligibility(
     """The investigator's signature (21 CFR 11.50/11.200: password re-entered, printed name,
     date and time, meaning) on an assessment whose every criterion is met."""
     participant = assessment.participant
-    role = require(acting_user, (Role.INVESTIGATOR,), participant.site, "confirm eligibility")
+    role = require_at(acting_user, (Role.INVESTIGATOR,), participant.site, "confirm eligibility")
     if not acting_user.printed_name.strip():
         raise EnrolmentError("your account has no printed name: ask an administrator to set it")
     if not check_password(password, acting_user.password):
@@ -253,7 +246,7 @@ def do_record_consent(
     signature_data_url: str = "",
 ) -> Consent:
     """Record informed consent (paper, or electronic with the drawn signature as a PDF)."""
-    role = require(acting_user, SITE_STAFF, participant.site, "record consent")
+    role = require_at(acting_user, SITE_STAFF, participant.site, "record consent")
     protocol = get_protocol()
     if consented_at > timezone.now():
         raise EnrolmentError(f"consent time {consented_at:%Y-%m-%d %H:%M} is in the future")
@@ -310,7 +303,7 @@ def do_withdraw_consent(
     participant, acting_user, *, scope: str, withdrawn_at: dt.datetime, reason: str = ""
 ) -> Withdrawal:
     """Withdrawal with its scope; from now on ``services.require_consent`` enforces it."""
-    role = require(acting_user, SITE_STAFF, participant.site, "record a withdrawal")
+    role = require_at(acting_user, SITE_STAFF, participant.site, "record a withdrawal")
     if scope not in Withdrawal.Scope.values:
         raise EnrolmentError(f"scope {scope!r} is not one of {', '.join(Withdrawal.Scope.values)}")
     if withdrawn_at > timezone.now():

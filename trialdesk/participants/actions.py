@@ -8,6 +8,7 @@ import datetime as dt
 from django.db import transaction
 from django.db.models import Max
 
+from trialdesk.accounts.access import role_at
 from trialdesk.accounts.models import Site
 from trialdesk.audit.actions import record
 from trialdesk.participants.models import Identity, Participant
@@ -16,22 +17,6 @@ from trialdesk.participants.pii import PersonalData, encrypt, read_identity
 
 class ParticipantError(ValueError):
     """A participant write was refused; the message says why."""
-
-
-def role_at(user, site) -> str:
-    if user is None:
-        return ""
-    from trialdesk.accounts.models import Membership
-
-    row = (
-        Membership.objects.filter(user=user, active=True)
-        .filter(site__in=[site] if site else [])
-        .values_list("role", flat=True)
-        .first()
-    ) or Membership.objects.filter(user=user, active=True, site=None).values_list(
-        "role", flat=True
-    ).first()
-    return row or ""
 
 
 def create_participant(

@@ -17,13 +17,12 @@ import io
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from trialdesk.accounts.access import Access
+from trialdesk.accounts.access import Access, require_at
 from trialdesk.accounts.models import Membership, Role
 from trialdesk.audit.actions import record
 from trialdesk.core.randomization import (
@@ -36,7 +35,7 @@ from trialdesk.core.randomization import (
 )
 from trialdesk.enrolment import services as enrolment
 from trialdesk.enrolment.models import ScreeningEntry
-from trialdesk.participants.actions import role_at, set_anchor_date, set_status
+from trialdesk.participants.actions import set_anchor_date, set_status
 from trialdesk.participants.models import Participant
 from trialdesk.randomization import services
 from trialdesk.randomization.models import (
@@ -65,13 +64,6 @@ class AlreadyRandomized(RandomizationError):
             f"{timezone.localtime(allocation.allocated_at):%Y-%m-%d %H:%M}"
         )
         self.allocation = allocation
-
-
-def _require(user, roles, site, what) -> str:
-    if not Access.for_user(user).can(roles, getattr(site, "pk", None)):
-        where = f" at site {site.code}" if site else ""
-        raise PermissionDenied(f"your role does not allow you to {what}{where}")
-    return role_at(user, site)
 
 
 # ----------------------------------------------------------------------------------- lists
@@ -138,7 +130,7 @@ def do_generate_list(
     acting_user, *, seed: int, slots_per_stratum: int, reason: str = ""
 ) -> RandomizationList:
     """Generate the protocol's list from a secret seed (the seed itself is not stored)."""
-    role = _require(acting_user, LIST_OWNERS, None, "generate the randomization list")
+    role = require_at(acting_user, LIST_OWNERS, None, "generate the randomization list")
     spec = services.spec_from_protocol(get_protocol(), slots_per_stratum=slots_per_stratum)
     generated = generate_list(spec, seed=seed)
     with transaction.atomic(durable=True):
@@ -199,7 +191,7 @@ def parse_import(spec: ListSpec, text: str) -> list[ListEntry]:
 
 
 def do_import_list(acting_user, *, csv_text: str, reason: str = "") -> RandomizationList:
-    role = _require(acting_user, LIST_OWNERS, None, "import the randomization list")
+    role = require_at(acting_user, LIST_OWNERS, None, "import the randomization list")
     p = get_protocol()
     spec = services.spec_from_protocol(p, slots_per_stratum=1)
     if spec.method == "minimization":
@@ -221,7 +213,7 @@ def do_import_list(acting_user, *, csv_text: str, reason: str = "") -> Randomiza
 
 def do_verify_list(acting_user, *, seed: int) -> bool:
     """Regenerate from a re-entered seed; True if the hash matches the stored list's."""
-    role = _require(acting_user, LIST_OWNERS, None, "verify the randomization list")
+    role = require_at(acting_user, LIST_OWNERS, None, "verify the randomization list")
     with transaction.atomic(durable=True):
         rlist = RandomizationList.objects.select_for_update().get(active=True)
         stored = [
@@ -262,7 +254,7 @@ def do_randomize_participant(
     participant: Participant, acting_user, *, reason: str = ""
 ) -> Allocation:
     """Allocate the next slot of the participant's stratum (see module docstring)."""
-    role = _require(acting_user, RANDOMIZERS, participant.site, "randomize participants")
+    role = require_at(acting_user, RANDOMIZERS, participant.site, "randomize participants")
     p = get_protocol()
     with transaction.atomic(durable=True):
         rlist = RandomizationList.objects.select_for_update().filter(active=True).first()
@@ -352,7 +344,7 @@ S = Unblinding.Status
 def do_emergency_unblind(participant: Participant, acting_user, *, reason: str) -> Unblinding:
     """An investigator breaks the code for one participant. Without approval in the protocol
     only she sees the arm, at once; with it the request waits for ``do_decide_unblinding``."""
-    role = _require(acting_user, UNBLINDERS, participant.site, "break the blind")
+    role = require_at(acting_user, UNBLINDERS, participant.site, "break the blind")
     if len(reason.strip()) < 10:
         raise RandomizationError("give the medical reason for unblinding (at least 10 characters)")
     policy = get_protocol().unblinding
@@ -421,7 +413,7 @@ def do_decide_unblinding(
     participant = row.allocation.participant
     verb = "approve" if approve else "reject"
     roles = get_protocol().unblinding.approver_roles
-    role = _require(acting_user, roles, participant.site, f"{verb} unblinding requests")
+    role = require_at(acting_user, roles, participant.site, f"{verb} unblinding requests")
     if acting_user.pk == row.requested_by_id:
         raise RandomizationError(
             f"you requested this unblinding: another person with an approver role "
@@ -564,7 +556,7 @@ def do_record_preparation(
 ) -> Preparation:
     """The unblinded pharmacist prepares the kit code's product (lot and volume)."""
     participant = allocation.participant
-    role = _require(acting_user, (Role.PHARMACIST,), participant.site, "prepare study product")
+    role = require_at(acting_user, (Role.PHARMACIST,), participant.site, "prepare study product")
     enrolment.require_consent(participant, "dose")
     if not lot.strip():
         raise RandomizationError("enter the product lot (GMP batch number)")
@@ -617,7 +609,7 @@ def do_record_dosing(
     ae_reference: str = "",
 ) -> Dosing:
     """The single administration; its date becomes day 0 and the visit schedule follows."""
-    role = _require(acting_user, RANDOMIZERS, participant.site, "record dosing")
+    role = require_at(acting_user, RANDOMIZERS, participant.site, "record dosing")
     p = get_protocol()
     enrolment.require_consent(participant, "dose")
     errors = _dosing_errors(

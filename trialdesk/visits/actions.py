@@ -7,8 +7,8 @@ import datetime as dt
 from django.db import transaction
 from django.db.models import Max
 
+from trialdesk.accounts.access import role_at
 from trialdesk.audit.actions import record
-from trialdesk.participants.actions import role_at
 from trialdesk.visits.models import Visit
 from trialdesk.visits.services import protocol_visits
 
