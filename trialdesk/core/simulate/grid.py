@@ -12,9 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from trialdesk.core.simulate.boundary import SafetyRule, SimulationBoundary
-from trialdesk.core.simulate.engine import Tally
-from trialdesk.core.simulate.result import OperatingCharacteristicsResult, result_from_tally
-from trialdesk.core.simulate.runner import DEFAULT_CHUNK_SIZE, ChunkTask, Progress, run_tasks
+from trialdesk.core.simulate.result import OperatingCharacteristicsResult
+from trialdesk.core.simulate.runner import Progress, simulate_cells
 from trialdesk.core.simulate.scenario import Scenario
 
 __all__ = ["GridResult", "plot_grid", "simulate_grid"]
@@ -66,27 +65,23 @@ def simulate_grid(
     progress: Progress | None = None,
 ) -> GridResult:
     """Operating characteristics on the grid n_max × scenarios (bounds kept on the z scale)."""
-    size = chunk_size or DEFAULT_CHUNK_SIZE.get(analysis, 100_000)
     cells = [(boundary.with_n_max(n), sc) for n in n_max for sc in scenarios]
-    tasks = [
-        ChunkTask(b, sc, analysis, seed, i, min(size, replicates - start), safety_rule, label=j)
-        for j, (b, sc) in enumerate(cells)
-        for i, start in enumerate(range(0, replicates, size))
-    ]
-    tallies = run_tasks(
-        tasks, workers=workers, scheduler=scheduler, executor=executor, progress=progress
-    )
-    totals = [Tally(looks=boundary.looks) for _ in cells]
-    for task, tally in zip(tasks, tallies, strict=True):
-        totals[task.label] = totals[task.label] + tally
-    results = tuple(
-        result_from_tally(t, boundary=b, scenario=sc, analysis=analysis, seed=seed, chunk_size=size)
-        for t, (b, sc) in zip(totals, cells, strict=True)
+    results = simulate_cells(
+        cells=cells,
+        replicates=replicates,
+        seed=seed,
+        analysis=analysis,
+        safety_rule=safety_rule,
+        chunk_size=chunk_size,
+        workers=workers,
+        scheduler=scheduler,
+        executor=executor,
+        progress=progress,
     )
     return GridResult(
         n_max=tuple(int(n) for n in n_max),
         effects=tuple(sc.effect for sc in scenarios),
-        cells=results,
+        cells=tuple(results),
     )
 
 

@@ -70,6 +70,40 @@ def _chunks(replicates: int, chunk_size: int) -> Iterator[tuple[int, int]]:
         yield i, min(chunk_size, replicates - start)
 
 
+def simulate_cells(
+    *,
+    cells: Sequence[tuple[SimulationBoundary, Scenario]],
+    replicates: int,
+    seed: int,
+    analysis: str = "z",
+    safety_rule: SafetyRule | None = None,
+    chunk_size: int | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    executor: str = "process",
+    progress: Progress | None = None,
+) -> list[OperatingCharacteristicsResult]:
+    """Operating characteristics of each (boundary, scenario) cell, all chunks in one pool."""
+    if replicates < 1:
+        raise ValueError(f"replicates = {replicates}: must be >= 1")
+    size = chunk_size or DEFAULT_CHUNK_SIZE.get(analysis, 100_000)
+    tasks = [
+        ChunkTask(b, sc, analysis, seed, i, r, safety_rule, label=j)
+        for j, (b, sc) in enumerate(cells)
+        for i, r in _chunks(replicates, size)
+    ]
+    tallies = run_tasks(
+        tasks, workers=workers, scheduler=scheduler, executor=executor, progress=progress
+    )
+    totals = [Tally(looks=b.looks) for b, _ in cells]
+    for task, tally in zip(tasks, tallies, strict=True):
+        totals[task.label] = totals[task.label] + tally
+    return [
+        result_from_tally(t, boundary=b, scenario=sc, analysis=analysis, seed=seed, chunk_size=size)
+        for t, (b, sc) in zip(totals, cells, strict=True)
+    ]
+
+
 def simulate_scenarios(
     *,
     boundary: SimulationBoundary,
@@ -85,34 +119,18 @@ def simulate_scenarios(
     progress: Progress | None = None,
 ) -> list[OperatingCharacteristicsResult]:
     """Operating characteristics for several scenarios (e.g. H0 and H1) in one pool."""
-    if replicates < 1:
-        raise ValueError(f"replicates = {replicates}: must be >= 1")
-    size = chunk_size or DEFAULT_CHUNK_SIZE.get(analysis, 100_000)
-    tasks = [
-        ChunkTask(boundary, sc, analysis, seed, i, r, safety_rule, label=j)
-        for j, sc in enumerate(scenarios)
-        for i, r in _chunks(replicates, size)
-    ]
-    tallies = run_tasks(
-        tasks, workers=workers, scheduler=scheduler, executor=executor, progress=progress
+    return simulate_cells(
+        cells=[(boundary, sc) for sc in scenarios],
+        replicates=replicates,
+        seed=seed,
+        analysis=analysis,
+        safety_rule=safety_rule,
+        chunk_size=chunk_size,
+        workers=workers,
+        scheduler=scheduler,
+        executor=executor,
+        progress=progress,
     )
-    out = []
-    for j, sc in enumerate(scenarios):
-        total = Tally(looks=boundary.looks)
-        for task, tally in zip(tasks, tallies, strict=True):
-            if task.label == j:
-                total = total + tally
-        out.append(
-            result_from_tally(
-                total,
-                boundary=boundary,
-                scenario=sc,
-                analysis=analysis,
-                seed=seed,
-                chunk_size=size,
-            )
-        )
-    return out
 
 
 def simulate_operating_characteristics(
