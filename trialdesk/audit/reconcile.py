@@ -83,6 +83,13 @@ def _signature_apply(state: State, event: AuditEvent) -> State:
     return {**state, "valid": False}  # voided
 
 
+def register(object_type: str, reconciler: Reconciler) -> None:
+    """Add one object type's reconciler; each app calls this from its AppConfig.ready()."""
+    if object_type in RECONCILERS:
+        raise ValueError(f"a reconciler for {object_type} is already registered")
+    RECONCILERS[object_type] = reconciler
+
+
 ITEM_KEYS = ("item", "entered", "entered_unit", "value", "unit", "status")
 RECONCILERS: dict[str, Reconciler] = {
     "crfs.itemvalue": Reconciler(_item_values, _keys(*ITEM_KEYS), ("create", "change", "delete")),
