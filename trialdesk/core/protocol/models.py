@@ -86,7 +86,9 @@ class Population(Model):
 class Study(Model):
     """Study identity."""
 
-    id: str = Field(pattern=r"^NCT\d{8}$")
+    #: A registry number (NCT########) or, for a study not (yet) registered, a local code of
+    #: capitals, digits and hyphens; it names the study in URLs, exports and the audit trail.
+    id: str = Field(pattern=r"^(NCT\d{8}|[A-Z][A-Z0-9-]{2,31})$")
     title: str
     short_title: str
     sponsor: str
