@@ -10,8 +10,8 @@ from trialdesk.enrolment.actions import do_record_consent
 from trialdesk.enrolment.testing import screened
 from trialdesk.paths import DEFAULT_PROTOCOL
 from trialdesk.randomization import actions
-from trialdesk.randomization.models import Allocation, RandomizationList
-from trialdesk.randomization.tests.helpers import SEED, ready, setup_list
+from trialdesk.randomization.models import Allocation, RandomizationList, Slot
+from trialdesk.randomization.tests.helpers import TEST_SEED, ready, setup_list
 
 
 @pytest.fixture
@@ -61,15 +61,21 @@ def test_list_pages_belong_to_the_unblinded_statistician(personas, login):
     client = login("ustat")
     r = client.post(
         "/randomization/list/",
-        {"action": "generate", "seed": str(SEED), "slots_per_stratum": "10"},
+        {"action": "generate", "seed": str(TEST_SEED), "slots_per_stratum": "10"},
         follow=True,
     )
+    assert "reproducible-test mode is off" in r.content.decode()
+    assert not RandomizationList.objects.exists()
+    r = client.post(
+        "/randomization/list/", {"action": "generate", "slots_per_stratum": "10"}, follow=True
+    )
     rlist = RandomizationList.objects.get(active=True)
-    assert rlist.sha256 in r.content.decode()
-    r = client.post("/randomization/list/", {"action": "verify", "seed": "12345"}, follow=True)
-    assert "does NOT match" in r.content.decode()
-    r = client.post("/randomization/list/", {"action": "verify", "seed": str(SEED)}, follow=True)
-    assert "matches the seed" in r.content.decode()
+    assert rlist.sha256 in r.content.decode() and rlist.source == "generated"
+    r = client.post("/randomization/list/", {"action": "verify"}, follow=True)
+    assert "The list is intact and sound" in r.content.decode()
+    Slot.objects.filter(pk=rlist.slots.first().pk).update(kit_code="TAMPER")
+    r = client.post("/randomization/list/", {"action": "verify"}, follow=True)
+    assert "does NOT verify" in r.content.decode()
     r = client.get("/randomization/report/?simulations=2000")
     body = r.content.decode()
     assert r.status_code == 200 and "convergence-guess success" in body and "EXO" in body
