@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 
 from trialdesk.accounts.access import ALL_STAFF_ROLES, get_access, require_role
 from trialdesk.accounts.models import Role
-from trialdesk.core.randomization import simulate_balance
+from trialdesk.core.randomization import neighbour_guessability, simulate_balance
 from trialdesk.enrolment import services as enrolment
 from trialdesk.randomization import actions, services
 from trialdesk.randomization.api import READ_ROLES, participant_in_scope
@@ -372,5 +372,10 @@ def report(request):
             "per_stratum": per_stratum,
             "bars": bars,
             "chart_width": 60 + 22 * len(bars),
+            "guess": None
+            if spec.method == "minimization"
+            else neighbour_guessability(
+                method=spec.method, ratio=spec.ratio, block_sizes=spec.block_sizes
+            ),
         },
     )

@@ -11,7 +11,7 @@ from trialdesk.enrolment.testing import screened
 from trialdesk.paths import DEFAULT_PROTOCOL
 from trialdesk.randomization import actions
 from trialdesk.randomization.models import Allocation, RandomizationList, Slot
-from trialdesk.randomization.tests.helpers import TEST_SEED, ready, setup_list
+from trialdesk.randomization.tests.helpers import TEST_SEED, ready
 
 
 @pytest.fixture
@@ -29,9 +29,11 @@ def minimization_protocol(personas, tmp_path):
 
 
 def test_minimization_allocates_dynamically_from_pre_drawn_uniforms(
-    personas, minimization_protocol
+    personas, minimization_protocol, settings
 ):
-    rlist = setup_list(personas, per_stratum=30)
+    # The reproducible-test mode: a typed seed fixes the draws, so the balance is known.
+    settings.RANDOMIZATION_TEST_SEEDS = True
+    rlist = actions.do_generate_list(personas["ustat"], seed=TEST_SEED, slots_per_stratum=30)
     assert rlist.method == "minimization" and set(rlist.slots.values_list("arm", flat=True)) == {""}
     people = [
         ready(personas, delivery_mode=m, severe=s)
@@ -80,6 +82,8 @@ def test_list_pages_belong_to_the_unblinded_statistician(personas, login):
     body = r.content.decode()
     assert r.status_code == 200 and "convergence-guess success" in body and "EXO" in body
     assert '<svg id="imbalance-chart"' in body and body.count("<rect ") >= 2
+    # blocks of 2 and 4 (the protocol's): one code break, the next participant's arm 2/3
+    assert 'id="guessability"' in body and "0.667 (2/3)" in body and "0.778 (7/9)" in body
 
 
 def test_e_consent_pdf_download_checks_the_hash(personas, login):
