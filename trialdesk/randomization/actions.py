@@ -407,7 +407,11 @@ def _next_slot(rlist: RandomizationList, levels: dict[str, str]) -> tuple[Slot, 
     stratum = services.stratum_key(levels)
     slot = rlist.slots.filter(stratum=stratum, used=False).order_by("sequence").first()
     if slot is None:
-        raise RandomizationError(f"stratum {stratum} has no free slot left: extend the list")
+        # Not the stratum key: site staff must not learn the list's layout from an error.
+        raise RandomizationError(
+            "the list has no free slot left for this participant's stratum: ask the "
+            "unblinded statistician to extend it"
+        )
     return slot, slot.arm
 
 
