@@ -675,7 +675,7 @@ def product_field(p: Protocol, field: FormField) -> str:
         return "marked `unblinding: true`" if field.unblinding else ""
     words = set(field.code.lower().split("_"))
     if words & _LOT_WORDS:
-        return f"its name holds {_join(sorted(words & _LOT_WORDS))}"
+        return f"its name holds {', '.join(sorted(words & _LOT_WORDS))}"
     if words & _PRODUCT_WORDS and words <= _PRODUCT_WORDS | _QUALIFIER_WORDS:
         return "its name names the product or the arm"
     codelist = p.codelists.get(field.codelist or "")
