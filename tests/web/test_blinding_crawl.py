@@ -10,8 +10,18 @@ appears in B more often than in A on any URL, or on a URL that only exists in B,
 allocation leak. Blinded roles: zero leaks. The same crawl as the pharmacist finds leaks, so
 the test can fail.
 
-The emergency unblinding is made by an extra investigator who is not crawled: the code break
-is, by design, shown to its requester.
+The list is made as a live study makes it (issue 9, finding 1): the system draws the seed,
+which the test captures only to search for it. Besides arms and lots, nothing derived from the
+list may reach a blinded role in state B, wherever it appears (no A/B difference): the seed,
+the list's SHA-256 (or its 12-character prefix), the names of list-position fields, and the
+kit codes and randomization numbers of slots nobody has been allocated (they would reveal the
+list itself). The list's stratum keys are the protocol's design (the list's audit event names
+them) but a participant's stratum is not shown to blinded roles: they join the A/B needles. The unblinded statistician's list page shows
+the hash, so that search can fail too.
+
+Blinded crawlers: every blinded role, the administrator, and a superuser who also holds the
+administrator role. The emergency unblinding is made by an extra investigator who is not
+crawled: the code break is, by design, shown to its requester.
 """
 
 from __future__ import annotations
@@ -19,6 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import re
+import time
 from collections import Counter
 from decimal import Decimal
 
@@ -31,10 +42,23 @@ from django.utils import timezone
 from trialdesk.accounts.models import Membership, Role, Site
 from trialdesk.participants.models import Participant
 from trialdesk.randomization import actions
-from trialdesk.randomization.models import Allocation
+from trialdesk.randomization.models import Allocation, RandomizationList, Slot
 from trialdesk.randomization.tests.helpers import ready, setup_list
 
-BLINDED = ["coord_a", "coord_b", "inv_a", "inv_b", "monitor", "dm", "stat", "dsmb", "admin"]
+BLINDED = [
+    "coord_a",
+    "coord_b",
+    "inv_a",
+    "inv_b",
+    "monitor",
+    "dm",
+    "stat",
+    "dsmb",
+    "admin",
+    "root",
+]
+#: Names of list-position fields that must never be rendered for a blinded role.
+POSITION_WORDS = ["slot_sequence", "list_sha256", "block_size"]
 LOTS = {"EXO": "GMPLOT-EXO-7731", "PBO": "NACL-LOT-5520"}
 INT_IDS = range(1, 8)
 SKIP = re.compile(r"logout|^/admin/|^/static/")
@@ -105,8 +129,19 @@ def leaks(before: dict[str, Counter], after: dict[str, Counter]) -> list[tuple[s
 
 
 @pytest.fixture
-def study(personas):
-    setup_list(personas)
+def study(personas, monkeypatch):
+    seeds, draw = [], actions.new_seed
+
+    def capture() -> int:  # the system's seed, kept by the test only to search for it
+        seeds.append(draw())
+        return seeds[-1]
+
+    monkeypatch.setattr(actions, "new_seed", capture)
+    rlist = setup_list(personas)
+    assert rlist.source == "generated" and len(seeds) == 1 and seeds[0].bit_length() > 64
+    root = get_user_model().objects.create_superuser("root", "", "x" * 16)
+    Membership.objects.create(user=root, role=Role.ADMIN, site=None)
+    personas = {**personas, "root": root}
     people = [
         ready(personas, "01", delivery_mode="CS_EMERGENCY"),
         ready(personas, "01", delivery_mode="VAGINAL_SPONT", severe=False),
@@ -117,7 +152,7 @@ def study(personas):
         "inv_x", password="x" * 16, printed_name="Dr. X Unblinder"
     )
     Membership.objects.create(user=inv_x, role=Role.INVESTIGATOR, site=Site.objects.get(code="02"))
-    return {"people": people, "inv_x": inv_x}
+    return {"people": people, "inv_x": inv_x, "seed": seeds[0], "personas": personas}
 
 
 def randomize_everyone(personas, study):
@@ -143,12 +178,31 @@ def randomize_everyone(personas, study):
     actions.do_emergency_unblind(
         study["people"][2], study["inv_x"], reason="severe reaction, treatment depends on the arm"
     )
+    assert actions.do_verify_list(personas["ustat"]).ok  # its audit event is on the trail too
+
+
+def list_secrets(seed: int) -> list[str]:
+    """What must never reach a blinded role, however often it appears."""
+    rlist = RandomizationList.objects.get(active=True)
+    unused = Slot.objects.filter(rlist=rlist, used=False)
+    return sorted(
+        {
+            str(seed),
+            f"{seed:x}",
+            rlist.sha256,
+            rlist.sha256[:12],
+            *POSITION_WORDS,
+            *unused.values_list("kit_code", flat=True),
+            *unused.values_list("randomization_number", flat=True),
+        }
+    )
 
 
 @pytest.mark.slow
-def test_blinded_roles_never_see_an_allocation_and_the_pharmacist_does(personas, study):
+def test_blinded_roles_never_see_an_allocation_and_the_pharmacist_does(study):
     from trialdesk.studies.registry import get_protocol
 
+    personas = study["personas"]
     protocol = get_protocol()
     needles = sorted(
         {
@@ -158,21 +212,45 @@ def test_blinded_roles_never_see_an_allocation_and_the_pharmacist_does(personas,
             *LOTS.values(),
         }
     )
+    needles += sorted(set(Slot.objects.values_list("stratum", flat=True)))
     ctx = {"study_ids": list(Participant.objects.values_list("study_id", flat=True))}
     users = [*BLINDED, "pharm_a"]
     clients = {}
     for who in users:
         clients[who] = Client()
         clients[who].force_login(personas[who])
+    started = time.perf_counter()
     before = {who: crawl(clients[who], ctx, needles) for who in users}
     randomize_everyone(personas, study)
-    after = {who: crawl(clients[who], ctx, needles) for who in users}
+    secrets = list_secrets(study["seed"])
+    assert len(secrets) > 100  # unused kit codes and numbers of four strata
+    after = {who: crawl(clients[who], ctx, needles + secrets) for who in users}
 
-    found = {who: leaks(before[who], after[who]) for who in BLINDED}
+    arm_needles = set(needles)
+    found = {
+        who: [leak for leak in leaks(before[who], after[who]) if leak[1] in arm_needles]
+        for who in BLINDED
+    }
     assert found == dict.fromkeys(BLINDED, [])
+    # Nothing derived from the list, in any page, API response or export, in any number.
+    exposed = {
+        who: sorted(
+            {(url, n) for url, counts in after[who].items() for n in counts if n in secrets}
+        )
+        for who in BLINDED
+    }
+    assert exposed == dict.fromkeys(BLINDED, [])
     pages = sum(len(v) for v in after.values())
-    print(f"crawled {pages} URL×persona pairs after randomization")
+    print(
+        f"crawled {pages} URL×persona pairs after randomization; "
+        f"{time.perf_counter() - started:.0f} s for both states"
+    )
     assert pages > 300, pages  # the crawl really walked the site
+    assert len(after["root"]) > 50, len(after["root"])  # the superuser walked it too
+    ustat = Client()
+    ustat.force_login(personas["ustat"])  # the list's owner does see its hash: the search works
+    owner = ustat.get("/randomization/list/").content.decode()
+    assert RandomizationList.objects.get(active=True).sha256 in owner
     pharmacist = leaks(before["pharm_a"], after["pharm_a"])
     leaked_urls = {url for url, _, _ in pharmacist}
     assert "/randomization/pharmacy/" in leaked_urls

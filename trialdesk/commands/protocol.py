@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from trialdesk.core.protocol import Protocol, ProtocolError, load_protocol
+from trialdesk.core.protocol.loader import locate_warnings
 from trialdesk.core.rules import ExpressionError
 from trialdesk.core.units import UNITS
 
@@ -37,8 +38,11 @@ def _load(file: Path) -> Protocol:
 @protocol.command()
 @click.argument("file", type=FILE)
 def check(file: Path) -> None:
-    """Validate FILE; exit 0 with a summary, or 1 listing every located problem."""
+    """Validate FILE; exit 0 with a summary (and any located warnings), or 1 listing every
+    located problem."""
     p = _load(file)
+    for w in locate_warnings(file.read_text(encoding="utf-8"), p, source=str(file)):
+        click.echo(f"warning: {file}:{w.line}: {w.path}: {w.message}", err=True)
     click.echo(f"OK {file}: {summary(p)}")
 
 

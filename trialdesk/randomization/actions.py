@@ -6,7 +6,13 @@ Allocation: one durable transaction that locks the active list's row (so allocat
 serialised), refuses a second allocation for the same participant, and takes the first unused
 slot of the participant's stratum in list order; the unique constraints on
 Allocation.participant / Allocation.slot are the backstop. Audit events name the
-randomization number and kit code, never the arm.
+randomization number and kit code (both random, drawn apart from the arms), never the arm,
+the stratum's slot sequence or the list's hash: monitors and data managers read the trail.
+
+Seeds (docs/security/randomization.md): a live list's seed is drawn by the system (128 bits,
+``secrets``) and dropped; a typed seed is accepted only in the reproducible-test mode
+(``settings.RANDOMIZATION_TEST_SEEDS``) and before anyone is randomized, and a list made from
+one allocates nobody once that mode is off.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from dataclasses import asdict, dataclass
 from decimal import Decimal
 
 from django.conf import settings
@@ -28,10 +35,13 @@ from trialdesk.audit.actions import record
 from trialdesk.core.randomization import (
     ListEntry,
     ListSpec,
+    arms_from_seed_match,
+    check_list,
     generate_list,
     level_counts,
     list_hash,
     minimization_assign,
+    new_seed,
 )
 from trialdesk.enrolment import services as enrolment
 from trialdesk.enrolment.models import ScreeningEntry
@@ -104,7 +114,6 @@ def _store_list(
         role=role,
         obj=rlist,
         new={
-            "list_sha256": digest,
             "method": spec.method,
             "slots": len(entries),
             "strata": list(spec.strata),
@@ -116,8 +125,6 @@ def _store_list(
 
 
 def _spec_json(spec: ListSpec) -> dict:
-    from dataclasses import asdict
-
     return asdict(spec)
 
 
@@ -127,12 +134,20 @@ def spec_of(rlist: RandomizationList) -> ListSpec:
 
 
 def do_generate_list(
-    acting_user, *, seed: int, slots_per_stratum: int, reason: str = ""
+    acting_user, *, slots_per_stratum: int, seed: int | None = None, reason: str = ""
 ) -> RandomizationList:
-    """Generate the protocol's list from a secret seed (the seed itself is not stored)."""
+    """Generate the protocol's list. Without ``seed`` (the only way in a live study) the
+    system draws a 128-bit seed from ``secrets`` and drops it after use; a typed ``seed``
+    makes a reproducible test list, refused unless ``test_seed_problem`` finds nothing."""
     role = require_at(acting_user, LIST_OWNERS, None, "generate the randomization list")
     spec = services.spec_from_protocol(get_protocol(), slots_per_stratum=slots_per_stratum)
-    generated = generate_list(spec, seed=seed)
+    source = RandomizationList.Source.GENERATED
+    if seed is not None:
+        problem = test_seed_problem(seed)
+        if problem:
+            raise RandomizationError(problem)
+        source = RandomizationList.Source.TEST_SEED
+    generated = generate_list(spec, seed=new_seed() if seed is None else seed)
     with transaction.atomic(durable=True):
         return _store_list(
             acting_user,
@@ -140,9 +155,28 @@ def do_generate_list(
             spec,
             generated.entries,
             generated.sha256,
-            RandomizationList.Source.GENERATED,
+            source,
             reason or "list generated",
         )
+
+
+def test_seed_problem(seed) -> str:
+    """Why a typed seed is refused ("" when it may be used): the reproducible-test mode must
+    be on and the study must not be live (nobody randomized)."""
+    if not settings.RANDOMIZATION_TEST_SEEDS:
+        return (
+            "seed: a typed seed is refused because the reproducible-test mode is off "
+            "(TRIALDESK_RANDOMIZATION_TEST_SEEDS); allowed: no seed, the system draws a "
+            "128-bit seed that nobody sees"
+        )
+    if Allocation.objects.exists():
+        return (
+            "seed: a typed seed is refused in a live study (participants are randomized); "
+            "allowed: no seed"
+        )
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        return f"seed = {seed!r}: allowed: a whole number ≥ 0 (test mode only)"
+    return ""
 
 
 IMPORT_COLUMNS = ("stratum", "sequence", "randomization_number", "kit_code", "arm")
@@ -211,29 +245,32 @@ def do_import_list(acting_user, *, csv_text: str, reason: str = "") -> Randomiza
         )
 
 
-def do_verify_list(acting_user, *, seed: int) -> bool:
-    """Regenerate from a re-entered seed; True if the hash matches the stored list's."""
+@dataclass(frozen=True)
+class ListCheck:
+    """The outcome of a re-verification: ``ok`` (also its truth value) and what failed."""
+
+    ok: bool
+    problems: tuple[str, ...]
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+def do_verify_list(acting_user, *, seed: int | None = None) -> ListCheck:
+    """Re-verify the active list without its seed: the stored slots still hash to the list's
+    SHA-256 taken at generation, and the list is sound (``core.randomization.check_list``:
+    every block balanced and of an allowed size, sequences complete, labels unique). A
+    ``seed`` is accepted only for a test-seed list in the test mode; its arms must match."""
     role = require_at(acting_user, LIST_OWNERS, None, "verify the randomization list")
     with transaction.atomic(durable=True):
         rlist = RandomizationList.objects.select_for_update().get(active=True)
-        stored = [
-            ListEntry(
-                s.stratum,
-                s.sequence,
-                s.randomization_number,
-                s.kit_code,
-                s.arm,
-                s.block,
-                s.block_size,
-                s.draw,
-                s.tie_draw,
-            )
-            for s in rlist.slots.order_by("pk")
-        ]
-        spec = spec_of(rlist)
-        ok = list_hash(spec, stored) == rlist.sha256 and (
-            rlist.source != "generated" or generate_list(spec, seed=seed).sha256 == rlist.sha256
-        )
+        spec, stored = spec_of(rlist), _stored_entries(rlist)
+        problems = check_list(spec, stored)
+        if list_hash(spec, stored) != rlist.sha256:
+            problems.append("the stored slots no longer match the list's SHA-256 of generation")
+        if seed is not None:
+            problems.extend(_seed_problems(rlist, spec, stored, seed))
+        ok = not problems
         if ok:
             RandomizationList.objects.filter(pk=rlist.pk).update(
                 verified_at=timezone.now(), verified_by=acting_user
@@ -243,10 +280,44 @@ def do_verify_list(acting_user, *, seed: int) -> bool:
             actor=acting_user,
             role=role,
             obj=rlist,
-            new={"verified": ok, "list_sha256": rlist.sha256},
-            reason="list re-verified from the seed" if ok else "re-verification FAILED",
+            new={"verified": ok, "problems": len(problems)},
+            reason="list re-verified" if ok else "re-verification FAILED",
         )
-    return ok
+    return ListCheck(ok, tuple(problems))
+
+
+def _stored_entries(rlist: RandomizationList) -> list[ListEntry]:
+    # A minimization slot's arm is written at allocation; the list itself had none.
+    blank_arm = rlist.method == "minimization"
+    return [
+        ListEntry(
+            s.stratum,
+            s.sequence,
+            s.randomization_number,
+            s.kit_code,
+            "" if blank_arm else s.arm,
+            s.block,
+            s.block_size,
+            s.draw,
+            s.tie_draw,
+        )
+        for s in rlist.slots.order_by("pk")
+    ]
+
+
+def _seed_problems(rlist, spec: ListSpec, stored: list[ListEntry], seed: int) -> list[str]:
+    if rlist.source != RandomizationList.Source.TEST_SEED:
+        raise RandomizationError(
+            "seed: this list's seed was drawn by the system and never kept; allowed: "
+            "re-verify without a seed"
+        )
+    if not settings.RANDOMIZATION_TEST_SEEDS:
+        raise RandomizationError(test_seed_problem(seed))
+    if not isinstance(seed, int) or seed < 0:
+        raise RandomizationError(f"seed = {seed!r}: allowed: a whole number ≥ 0")
+    if arms_from_seed_match(spec, stored, seed=seed):
+        return []
+    return ["the seed does not regenerate the list's arms"]
 
 
 # ------------------------------------------------------------------------------ allocation
@@ -261,6 +332,11 @@ def do_randomize_participant(
         if rlist is None:
             raise RandomizationError(
                 "no randomization list is active: ask the unblinded statistician"
+            )
+        if rlist.source == rlist.Source.TEST_SEED and not settings.RANDOMIZATION_TEST_SEEDS:
+            raise RandomizationError(
+                "the active list was made from a typed test seed and the reproducible-test "
+                "mode is off: a live study needs a list whose seed the system drew"
             )
         locked = Participant.objects.select_for_update().get(pk=participant.pk)
         existing = Allocation.objects.filter(participant=locked).first()
@@ -295,12 +371,11 @@ def do_randomize_participant(
             site=locked.site,
             obj=allocation,
             participant=locked.study_id,
+            # Nothing of the list's order (stratum slot sequence, list hash): blinded roles
+            # read this event.
             new={
                 "randomization_number": slot.randomization_number,
                 "kit_code": slot.kit_code,
-                "stratum": slot.stratum,
-                "slot_sequence": slot.sequence,
-                "list_sha256": rlist.sha256,
             },
             reason=reason or "randomized",
         )
@@ -332,7 +407,11 @@ def _next_slot(rlist: RandomizationList, levels: dict[str, str]) -> tuple[Slot, 
     stratum = services.stratum_key(levels)
     slot = rlist.slots.filter(stratum=stratum, used=False).order_by("sequence").first()
     if slot is None:
-        raise RandomizationError(f"stratum {stratum} has no free slot left: extend the list")
+        # Not the stratum key: site staff must not learn the list's layout from an error.
+        raise RandomizationError(
+            "the list has no free slot left for this participant's stratum: ask the "
+            "unblinded statistician to extend it"
+        )
     return slot, slot.arm
 
 
@@ -559,12 +638,13 @@ def do_record_preparation(
     role = require_at(acting_user, (Role.PHARMACIST,), participant.site, "prepare study product")
     enrolment.require_consent(participant, "dose")
     if not lot.strip():
-        raise RandomizationError("enter the product lot (GMP batch number)")
+        raise RandomizationError("lot: enter the product lot (GMP batch number)")
     if not Decimal("0") < Decimal(volume_ml) <= Decimal("500"):
-        raise RandomizationError(f"volume {volume_ml} mL is outside 0–500 mL")
-    if prepared_at > timezone.now():
-        raise RandomizationError("the preparation time is in the future")
+        raise RandomizationError(f"volume_ml = {volume_ml} mL: allowed: over 0, up to 500 mL")
     with transaction.atomic(durable=True):
+        # The allocation time as stored now, not as the caller's copy remembers it.
+        allocation = Allocation.objects.select_for_update().get(pk=allocation.pk)
+        _check_prepared_at(allocation, prepared_at)
         if Preparation.objects.filter(allocation=allocation).exists():
             raise RandomizationError(f"kit {allocation.kit_code} is already prepared")
         row = Preparation.objects.create(
@@ -590,6 +670,22 @@ def do_record_preparation(
             },
         )
     return row
+
+
+def _check_prepared_at(allocation: Allocation, prepared_at: dt.datetime) -> None:
+    """The product is prepared for a kit after its allocation and not in the future (times
+    are entered to the minute, so the allocation's minute counts)."""
+    earliest = allocation.allocated_at.replace(second=0, microsecond=0)
+    now = timezone.now()
+    if earliest <= prepared_at <= now:
+        return
+    fmt = "%Y-%m-%d %H:%M %Z"
+    raise RandomizationError(
+        f"prepared_at = {timezone.localtime(prepared_at):{fmt}} is "
+        f"{'before the allocation' if prepared_at < earliest else 'in the future'}; allowed: "
+        f"from {timezone.localtime(earliest):{fmt}} (allocation) to "
+        f"{timezone.localtime(now):{fmt}} (now)"
+    )
 
 
 def do_record_dosing(

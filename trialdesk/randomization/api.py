@@ -1,7 +1,8 @@
 """JSON skin on the randomization actions (django-ninja, session auth with CSRF).
 
-Outputs carry the randomization number and kit code; ``arm`` is filled only for unblinded
-roles (it is ``null`` for everyone else, whatever the request asks).
+Outputs carry the randomization number and kit code (random codes that tell neither arm nor
+position); ``arm`` and ``stratum`` (the list's stratum key) are filled only for unblinded roles
+(``null`` for everyone else, whatever the request asks).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ class AllocationOut(Schema):
     study_id: str
     randomization_number: str
     kit_code: str
-    stratum: str
+    stratum: str | None = None
     allocated_at: dt.datetime
     unblinded: bool
     arm: str | None = None
@@ -51,7 +52,7 @@ def out(request, allocation: Allocation) -> AllocationOut:
         study_id=allocation.participant.study_id,
         randomization_number=allocation.randomization_number,
         kit_code=allocation.kit_code,
-        stratum=allocation.stratum,
+        stratum=allocation.stratum if unblinded else None,
         allocated_at=allocation.allocated_at,
         unblinded=allocation.unblinded_at is not None,
         arm=allocation.arm if unblinded else None,

@@ -20,12 +20,13 @@ class ImmutableError(RuntimeError):
 
 class RandomizationList(models.Model):
     class Source(models.TextChoices):
-        GENERATED = "generated", _("Generated from a seed")
+        GENERATED = "generated", _("Generated from a system seed")
+        TEST_SEED = "test_seed", _("Generated from a typed seed (test mode)")
         IMPORTED = "imported", _("Imported")
 
     method = models.CharField(max_length=32)
     spec = models.JSONField(help_text="the generator's parameters (never the seed)")
-    sha256 = models.CharField(max_length=64, unique=True)
+    sha256 = models.CharField(max_length=64, unique=True)  # shown to list owners only
     source = models.CharField(max_length=16, choices=Source.choices)
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -45,7 +46,7 @@ class RandomizationList(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"list {self.pk} ({self.method}, {self.sha256[:12]})"
+        return f"list {self.pk} ({self.method})"  # never the hash: blinded roles read names
 
 
 class Slot(models.Model):

@@ -9,6 +9,7 @@ import datetime as dt
 from decimal import Decimal, InvalidOperation
 
 import numpy as np
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
@@ -21,7 +22,7 @@ from django.views.decorators.http import require_POST
 
 from trialdesk.accounts.access import ALL_STAFF_ROLES, get_access, require_role
 from trialdesk.accounts.models import Role
-from trialdesk.core.randomization import simulate_balance
+from trialdesk.core.randomization import neighbour_guessability, simulate_balance
 from trialdesk.enrolment import services as enrolment
 from trialdesk.randomization import actions, services
 from trialdesk.randomization.api import READ_ROLES, participant_in_scope
@@ -283,29 +284,56 @@ def list_admin(request):
             .annotate(total=Count("pk"), used=Count("pk", filter=Q(used=True)))
             .order_by("stratum")
         )
-    return render(request, "randomization/list_admin.html", {"rlist": rlist, "strata": strata})
+    return render(
+        request,
+        "randomization/list_admin.html",
+        {"rlist": rlist, "strata": strata, "test_mode": settings.RANDOMIZATION_TEST_SEEDS},
+    )
 
 
 def _post_list(request):
     what = request.POST.get("action")
     try:
-        seed = int(request.POST.get("seed", "")) if what in ("generate", "verify") else 0
+        seed = _typed_seed(request.POST.get("seed", ""))
         if what == "generate":
-            per = int(request.POST.get("slots_per_stratum") or 40)
+            per = _slots_per_stratum(request.POST.get("slots_per_stratum", ""))
             rlist = actions.do_generate_list(request.user, seed=seed, slots_per_stratum=per)
             messages.success(request, f"List generated, sha256 {rlist.sha256}")
         elif what == "verify":
-            ok = actions.do_verify_list(request.user, seed=seed)
-            (messages.success if ok else messages.error)(
-                request, "The list matches the seed" if ok else "The list does NOT match"
-            )
+            check = actions.do_verify_list(request.user, seed=seed)
+            if check.ok:
+                messages.success(request, "The list is intact and sound")
+            else:
+                messages.error(request, "The list does NOT verify: " + "; ".join(check.problems))
         elif what == "import":
             upload = request.FILES.get("file")
             text = upload.read().decode("utf-8-sig") if upload else request.POST.get("csv", "")
             rlist = actions.do_import_list(request.user, csv_text=text)
             messages.success(request, f"List imported, sha256 {rlist.sha256}")
     except ValueError as exc:
-        messages.error(request, str(exc) if str(exc) else "enter a whole-number seed")
+        messages.error(request, str(exc))
+
+
+def _typed_seed(text: str) -> int | None:
+    """An empty seed field means "the system draws it"; anything typed must be a whole number
+    (and is then refused by the action unless the reproducible-test mode allows it)."""
+    text = text.strip()
+    if not text:
+        return None
+    if not text.isascii() or not text.isdigit():
+        raise actions.RandomizationError(
+            "seed: allowed: empty (the system draws it) or, in test mode, a whole number ≥ 0"
+        )
+    return int(text)
+
+
+def _slots_per_stratum(text: str) -> int:
+    text = text.strip() or "40"
+    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= 10000:
+        raise actions.RandomizationError(
+            f"slots_per_stratum = {text!r}: allowed: a whole number from 1 to 10000"
+        )
+    return int(text)
 
 
 @require_role(*LIST_ROLES)
@@ -344,5 +372,10 @@ def report(request):
             "per_stratum": per_stratum,
             "bars": bars,
             "chart_width": 60 + 22 * len(bars),
+            "guess": None
+            if spec.method == "minimization"
+            else neighbour_guessability(
+                method=spec.method, ratio=spec.ratio, block_sizes=spec.block_sizes
+            ),
         },
     )

@@ -1,4 +1,5 @@
-"""The design report: sample-size justification, interim boundaries, safety stopping tables.
+"""The design report: sample-size justification, interim boundaries, safety stopping tables,
+and how guessable neighbours' arms are after one emergency code break.
 
 The numbers come from ``trialdesk.core`` (design, sequential, safety_monitoring); this module
 only collects them into :class:`DesignReport` and renders HTML (jinja2) and PNG figures
@@ -17,6 +18,7 @@ from typing import Any
 
 from trialdesk.core.design import PowerResult, evaluable_per_group, power_two_means
 from trialdesk.core.design.power import enrolment_for_dropout
+from trialdesk.core.randomization import GuessabilityResult, neighbour_guessability
 from trialdesk.core.safety_monitoring import (
     OperatingCharacteristics,
     SafetyBoundary,
@@ -59,6 +61,9 @@ class DesignInputs:
     n_per_arm: int
     effect: float
     block_size: int = 2
+    allocation_method: str = "permuted_block"
+    ratio: tuple[int, ...] = (1, 1)
+    block_sizes: tuple[int, ...] = ()  # empty: blocks of ``block_size`` only
     information_fractions: tuple[float, ...] = (1.0,)
     efficacy_spending: str = "none"
     futility_spending: str | None = None
@@ -114,6 +119,7 @@ class DesignReport:
     n_evaluable_needed: int | None
     n_per_arm_needed: int | None
     safety: tuple[SafetyRuleReport, ...]
+    guessability: GuessabilityResult | None = None
 
     @property
     def sample_size_ok(self) -> bool:
@@ -145,7 +151,24 @@ class DesignReport:
                 }
                 for s in self.safety
             ],
+            "guessability": _guess_dict(self.guessability),
         }  # fmt: skip
+
+
+def _guess_dict(g: GuessabilityResult | None) -> dict[str, Any] | None:
+    if g is None:
+        return None
+    return {
+        "method": g.method,
+        "block_sizes": list(g.block_sizes),
+        "baseline": float(g.baseline),
+        "partner": None if g.partner is None else float(g.partner),
+        "next_neighbour": float(g.next_neighbour),
+        "exact": {
+            "partner": None if g.partner is None else str(g.partner),
+            "next_neighbour": str(g.next_neighbour),
+        },
+    }
 
 
 def inputs_from_protocol(protocol: Any) -> DesignInputs:
@@ -167,6 +190,9 @@ def inputs_from_protocol(protocol: Any) -> DesignInputs:
         n_per_arm=ss.n_per_arm,
         effect=_standardized(ss.effect),
         block_size=min(blocks) if blocks else ratio_sum,
+        allocation_method=str(protocol.allocation.method),
+        ratio=tuple(a.ratio for a in arms.values()),
+        block_sizes=blocks,
         information_fractions=tuple(interim.information_fractions) if interim else (1.0,),
         efficacy_spending=interim.efficacy_spending if interim else "none",
         futility_spending=interim.futility_spending if interim else None,
@@ -246,6 +272,7 @@ def build_report(inputs: DesignInputs) -> DesignReport:
         )[0]
     safety = tuple(_safety(rule) for rule in inputs.safety_rules)
     return DesignReport(
+        guessability=_guessability(inputs),
         inputs=inputs,
         fixed=fixed,
         implied=implied,
@@ -255,6 +282,17 @@ def build_report(inputs: DesignInputs) -> DesignReport:
         n_evaluable_needed=n_eval_needed,
         n_per_arm_needed=n_needed,
         safety=safety,
+    )
+
+
+def _guessability(inputs: DesignInputs) -> GuessabilityResult | None:
+    """Exact guess success after one code break (None for minimization: no fixed list)."""
+    if inputs.allocation_method not in ("permuted_block", "simple"):
+        return None
+    return neighbour_guessability(
+        method=inputs.allocation_method,
+        ratio=inputs.ratio,
+        block_sizes=inputs.block_sizes or (inputs.block_size,),
     )
 
 

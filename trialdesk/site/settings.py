@@ -10,6 +10,9 @@ Environment:
   TRIALDESK_ALLOWED_HOSTS comma-separated host names (default: 127.0.0.1,localhost)
   TRIALDESK_PROTOCOL      path of the protocol file (default: protocols/nct07183384.yaml)
   TRIALDESK_DATA_DIR      the data directory (default: ./data)
+  TRIALDESK_RANDOMIZATION_TEST_SEEDS  "1" for the reproducible-test mode: a typed seed may make a
+                          test list, and such a list may allocate (off by default; never in a live study,
+                          see docs/security/randomization.md)
 """
 
 from __future__ import annotations
@@ -162,6 +165,9 @@ SESSION_COOKIE_AGE = int(os.environ.get("TRIALDESK_SESSION_SECONDS", str(8 * 360
 SESSION_COOKIE_SECURE = _flag("TRIALDESK_SECURE_COOKIES")
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
+
+# Reproducible-test mode of the randomization list (docs/security/randomization.md).
+RANDOMIZATION_TEST_SEEDS = _flag("TRIALDESK_RANDOMIZATION_TEST_SEEDS")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 

@@ -81,3 +81,20 @@ def test_no_interim() -> None:
     )
     assert report.design is None
     assert report.n_per_arm_needed is None
+
+
+def test_report_states_guessability_after_one_code_break(tmp_path) -> None:
+    # Hand computation (see core/randomization/guess.py): 1:1, sizes {2, 4}: a member of the
+    # revealed participant's block 7/9, the next participant in the stratum 2/3.
+    import dataclasses
+    from fractions import Fraction
+
+    report = build_report(dataclasses.replace(SEED, block_sizes=(2, 4)))
+    g = report.guessability
+    assert (g.partner, g.next_neighbour, g.baseline) == (Fraction(7, 9), Fraction(2, 3), 0.5)
+    assert build_report(SEED).guessability.partner == 1  # blocks of 2 only: certain
+    from trialdesk.reports.design_report import render_report
+
+    html = render_report(report, tmp_path)["html"].read_text(encoding="utf-8")
+    assert "after an emergency code break" in html and "0.778 (7/9)" in html
+    assert "0.667 (2/3)" in html

@@ -7,19 +7,29 @@ fixed-seed PCG64, so the tests are deterministic.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+import random
+import time
+from fractions import Fraction
 
 import numpy as np
 import pytest
 
 from trialdesk.core.randomization import (
+    SEED_BITS,
     ListSpec,
+    arms_from_seed_match,
+    check_list,
     generate_list,
     list_hash,
+    neighbour_guessability,
+    new_seed,
     rng_from_seed,
     simulate_balance,
 )
 from trialdesk.core.randomization.blocks import check_ratio, permuted_blocks, simple
+from trialdesk.testing.allocation_attack import brute_force, old_scheme_list
 
 N_LISTS = 100_000
 
@@ -89,20 +99,110 @@ def test_block_sizes_and_within_block_orders_are_uniform():
     assert chi2 < 25.7  # chi-square(5) 0.9999 quantile
 
 
-def test_same_seed_gives_the_same_list_and_hash():
-    spec = ListSpec(
-        method="permuted_block",
-        arms=("EXO", "PBO"),
-        ratio=(1, 1),
-        strata=("site=01", "site=02"),
-        slots_per_stratum=40,
-        block_sizes=(2, 4),
-    )
-    a, b = generate_list(spec, seed=20251124), generate_list(spec, seed=20251124)
+SPEC = ListSpec(
+    method="permuted_block",
+    arms=("EXO", "PBO"),
+    ratio=(1, 1),
+    strata=("site=01", "site=02"),
+    slots_per_stratum=40,
+    block_sizes=(2, 4),
+)
+
+
+def test_same_seed_and_label_source_give_the_same_list_and_hash():
+    spec = SPEC
+    a = generate_list(spec, seed=20251124, labels=random.Random(1))
+    b = generate_list(spec, seed=20251124, labels=random.Random(1))
     assert a.entries == b.entries
     assert a.sha256 == b.sha256 == list_hash(spec, b.entries)
-    c = generate_list(spec, seed=20251125)
+    c = generate_list(spec, seed=20251125, labels=random.Random(1))
     assert c.sha256 != a.sha256
+
+
+def test_kit_codes_come_from_their_own_csprng_draw_not_the_arm_seed():
+    a, b = generate_list(SPEC, seed=20251124), generate_list(SPEC, seed=20251124)
+    assert [e.arm for e in a.entries] == [e.arm for e in b.entries]  # same seed, same arms
+    # independent draws: equal code lists by chance have probability < 1e-500
+    assert [e.kit_code for e in a.entries] != [e.kit_code for e in b.entries]
+    assert [e.randomization_number for e in a.entries] != [
+        e.randomization_number for e in b.entries
+    ]
+    assert arms_from_seed_match(SPEC, b.entries, seed=20251124)
+    assert not arms_from_seed_match(SPEC, b.entries, seed=20251125)
+
+
+def test_brute_force_over_seeds_cannot_reproduce_the_kit_codes():
+    spec = dataclasses.replace(SPEC, strata=("a", "b", "c", "d"), slots_per_stratum=20)
+    # Control: against the pre-issue-9 generator the attack finds the reviewer's seed from
+    # six kit codes scattered over the list.
+    old = [code for _, code in old_scheme_list(spec, 4243)]
+    assert brute_force(spec, old[3:60:10], range(4300)) == 4243
+    started = time.perf_counter()
+    codes = [e.kit_code for e in generate_list(spec, seed=new_seed()).entries]
+    assert brute_force(spec, codes[3:60:10], range(20_001)) is None
+    print(f"20,001 seeds tried in {time.perf_counter() - started:.1f} s")
+
+
+def test_system_seeds_are_128_bit_and_differ():
+    seeds = [new_seed() for _ in range(64)]
+    assert SEED_BITS == 128 and len(set(seeds)) == 64
+    assert all(0 <= s < 2**128 for s in seeds) and max(seeds).bit_length() >= 120
+
+
+def test_check_list_finds_an_unbalanced_block_and_a_duplicate_kit():
+    lst = generate_list(SPEC, seed=new_seed())
+    assert check_list(SPEC, lst.entries) == []
+    entries = list(lst.entries)
+    first = entries[0]
+    entries[0] = dataclasses.replace(first, arm="PBO" if first.arm == "EXO" else "EXO")
+    assert any("arms do not follow the ratio" in p for p in check_list(SPEC, entries))
+    entries = list(lst.entries)
+    entries[1] = dataclasses.replace(entries[1], kit_code=entries[0].kit_code)
+    assert check_list(SPEC, entries) == ["every kit code must be present and unique"]
+
+
+def test_randomization_numbers_do_not_follow_the_list_order():
+    lst = generate_list(SPEC, seed=new_seed())
+    numbers = [int(e.randomization_number.removeprefix("R-")) for e in lst.entries]
+    increasing = sum(b > a for a, b in zip(numbers, numbers[1:], strict=False))
+    assert 0.3 < increasing / (len(numbers) - 1) < 0.7  # sequential numbers would give 1.0
+
+
+@pytest.mark.parametrize(
+    ("sizes", "partner", "next_one"),
+    [
+        # blocks of 2: the partner is certain; the next participant is the partner half the
+        # time (certain) and opens a new block otherwise (1/2): 1/2 + 1/4 = 3/4.
+        ((2,), Fraction(1), Fraction(3, 4)),
+        # blocks of 4, one arm revealed: 2 of the 3 others are the other arm (2/3); the next
+        # participant is in the same block 3 times in 4: 3/4 * 2/3 + 1/4 * 1/2 = 5/8.
+        ((4,), Fraction(2, 3), Fraction(5, 8)),
+        # sizes 2 and 4 equally likely: the revealed participant is in a block of 2 with
+        # probability 2/(2+4) = 1/3: partner 1/3 * 1 + 2/3 * 2/3 = 7/9; next: positions are
+        # 1/6 each (2-block first, 2-block last, 4-block 1..4): (1 + 1/2 + 3 * 2/3 + 1/2) / 6.
+        ((2, 4), Fraction(7, 9), Fraction(2, 3)),
+    ],
+)
+def test_guessability_after_one_code_break_matches_hand_computation(sizes, partner, next_one):
+    r = neighbour_guessability(method="permuted_block", ratio=(1, 1), block_sizes=sizes)
+    assert (r.partner, r.next_neighbour, r.baseline) == (partner, next_one, Fraction(1, 2))
+    assert "next participant in the stratum" in r.summary()
+
+
+def test_guessability_of_simple_randomization_is_the_baseline_and_simulation_agrees():
+    simple = neighbour_guessability(method="simple", ratio=(1, 1))
+    assert simple.next_neighbour == simple.baseline == Fraction(1, 2) and simple.partner is None
+    # Monte Carlo check of the exact 2/3 for sizes {2, 4}: 20,000 long lists, one random
+    # revealed position each, guess "the other arm" for the next one (SE ≈ 0.0033).
+    m = __import__("trialdesk.core.randomization.blocks", fromlist=["permuted_blocks"])
+    mat = m.permuted_blocks(
+        ratio=(1, 1), block_sizes=(2, 4), min_length=200, n_lists=20_000, rng=rng_from_seed(11)
+    )
+    rng = rng_from_seed(12)
+    pos = rng.integers(50, 150, size=20_000)  # far from the start: the stationary regime
+    rows = np.arange(20_000)
+    hit = (mat.arms[rows, pos] != mat.arms[rows, pos + 1]).mean()
+    assert abs(hit - 2 / 3) < 5 * np.sqrt((2 / 3) * (1 / 3) / 20_000)
 
 
 def test_stratified_list_is_balanced_within_each_stratum():
@@ -135,7 +235,7 @@ def test_kit_codes_and_randomization_numbers_are_unique():
         strata=tuple(f"s{i}" for i in range(8)),
         slots_per_stratum=250,
     )
-    lst = generate_list(spec, seed=1)
+    lst = generate_list(spec, seed=1, labels=random.Random(1))
     assert len({e.kit_code for e in lst.entries}) == len(lst.entries) == 2000
     assert len({e.randomization_number for e in lst.entries}) == 2000
 

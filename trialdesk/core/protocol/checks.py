@@ -1,7 +1,10 @@
 """Whole-protocol checks: cross-references, units, limits, windows and expressions.
 
 Each check yields ``(loc, message)`` where ``loc`` is the path of keys/indexes inside the
-YAML data; the loader turns it into a dotted path and a line number.
+YAML data; the loader turns it into a dotted path and a line number. ``check_protocol``
+finds errors (the protocol does not load); ``protocol_warnings`` finds design risks that a
+reviewer must look at but that do not stop the protocol (``trialdesk protocol check`` prints
+them).
 """
 
 from __future__ import annotations
@@ -628,6 +631,57 @@ def _unblinding(p: Protocol) -> Iterator[Issue]:
                 (*loc, "notify", index),
                 f"contact {code!r} is not given under contacts (given: {_join(list(given)) or 'none'})",
             )
+
+
+# --------------------------------------------------------------------------- warnings
+#: Code words of a field that names the study product or the arm (see ``product_field``).
+_LOT_WORDS = frozenset({"lot", "lotno", "batch", "batchno", "allocation", "allocated"})
+_PRODUCT_WORDS = frozenset({"arm", "product", "treatment"})
+_QUALIFIER_WORDS = frozenset({"study", "assigned", "name", "code", "group", "type", "actual"})
+
+
+def protocol_warnings(p: Protocol) -> list[Issue]:
+    """Design risks that do not stop the protocol from loading (an empty list when none)."""
+    return list(_blinded_form_fields(p))
+
+
+def _blinded_form_fields(p: Protocol) -> Iterator[Issue]:
+    # Every eCRF form is entered by site staff (coordinators, investigators), who are
+    # blinded; the unblinded pharmacy record is not an eCRF. So every form is a blinded form.
+    for form in p.forms.values():
+        for field in form.fields.values():
+            why = product_field(p, field)
+            if why:
+                yield (
+                    ("forms", form.code, "fields", field.code),
+                    f"form {form.code} is entered by blinded site staff and field {field.code} "
+                    f"may identify the study product ({why}); ask for the blinded kit code "
+                    "instead, or mark the field `unblinding: false` once reviewed",
+                )
+
+
+def product_field(p: Protocol, field: FormField) -> str:
+    """Why ``field`` would tell a blinded person the product or arm ("" if it would not).
+
+    The rule: ``unblinding: true`` always warns and ``unblinding: false`` never does (a
+    reviewed field, e.g. the lot of a laboratory reagent); otherwise the field warns when its
+    code, split at ``_``, holds ``lot``, ``batch``, ``lotno``, ``batchno``, ``allocation`` or
+    ``allocated``; or is made only of ``arm``/``product``/``treatment`` and the qualifiers
+    ``study``, ``assigned``, ``name``, ``code``, ``group``, ``type``, ``actual`` with at least
+    one of the first three (``product_name``, ``assigned_arm``; not ``arm_side`` or
+    ``treatment_emergent``); or when it is coded from a codelist that mirrors the arms.
+    """
+    if field.unblinding is not None:
+        return "marked `unblinding: true`" if field.unblinding else ""
+    words = set(field.code.lower().split("_"))
+    if words & _LOT_WORDS:
+        return f"its name holds {', '.join(sorted(words & _LOT_WORDS))}"
+    if words & _PRODUCT_WORDS and words <= _PRODUCT_WORDS | _QUALIFIER_WORDS:
+        return "its name names the product or the arm"
+    codelist = p.codelists.get(field.codelist or "")
+    if codelist is not None and codelist.mirrors == "arms":
+        return f"its codelist {codelist.code} lists the arms"
+    return ""
 
 
 def _listed_twice(values: Sequence[str], loc: Loc, what: str) -> Iterator[Issue]:

@@ -18,7 +18,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError
 from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
 
-from trialdesk.core.protocol.checks import check_protocol
+from trialdesk.core.protocol.checks import check_protocol, protocol_warnings
 from trialdesk.core.protocol.errors import Problem, ProtocolError
 from trialdesk.core.protocol.protocol import Protocol
 
@@ -75,6 +75,13 @@ def _load(text: str, source: str) -> Protocol:
     if problems:
         raise ProtocolError(problems, source)
     return protocol
+
+
+def locate_warnings(text: str, protocol: Protocol, *, source: str = "<text>") -> list[Problem]:
+    """``checks.protocol_warnings`` of ``protocol`` (loaded from ``text``), each located by
+    YAML path and line like an error."""
+    tree = _compose(text, source)
+    return [locate(tree, loc, message) for loc, message in protocol_warnings(protocol)]
 
 
 def _yaml() -> YAML:

@@ -278,6 +278,10 @@ class FormField(Keyed):
     derived: str | None = None
     entry: Literal["site", "system"] = "site"
     identifier: bool = False
+    #: Whether the value tells the study product or arm (a lot, batch, product name):
+    #: true always warns on a blinded form, false marks a reviewed field that does not,
+    #: unset lets ``trialdesk protocol check`` judge by name (``checks.product_field``).
+    unblinding: bool | None = None
     sdtm: str | None = None
 
     @property

@@ -1,15 +1,25 @@
-"""Allocation lists: generated from a seed, hashed, reproducible, re-verifiable.
+"""Allocation lists: generated from a secret seed, hashed, checked.
 
-The seed is the secret: whoever holds it can regenerate the list, so it is never stored with
-the list. The list's SHA-256 (over its parameters and every entry, not the seed) goes in the
-audit trail; re-verification regenerates from a re-entered seed and compares hashes.
+The seed is the secret: whoever holds it can regenerate every arm. A live list's seed is
+``new_seed()`` — 128 bits from the operating system's CSPRNG (``secrets``) — used once to seed
+the arm generator and then dropped: it is never stored, shown or logged. Kit codes and
+randomization numbers are drawn from a second, independent CSPRNG source (``labels``), so
+knowing any number of them says nothing about the arm stream, and randomization numbers are
+not sequential (they do not tell a slot's position). ``check_list`` re-verifies a stored list
+without its seed (every block balanced, sizes allowed, sequences complete, labels unique and
+well formed); ``arms_from_seed_match`` re-derives the arms from a seed, for the documented
+reproducible-test mode only. The list's SHA-256 (over its parameters and every entry) is the
+unblinded side's fingerprint of the stored list; it is never shown to blinded roles.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+import random
+import secrets
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -19,6 +29,11 @@ from trialdesk.core.randomization import blocks
 #: Kit codes avoid letters and digits that are easily confused (0/O, 1/I, 2/Z, 5/S, 8/B).
 KIT_ALPHABET = "ACDEFGHJKLMNPQRTUVWXY3479"
 KIT_LENGTH = 6
+#: Randomization numbers: "R-" and six digits, drawn at random (never the slot's position).
+NUMBER_PREFIX = "R-"
+NUMBER_DIGITS = 6
+#: Bits of a generated seed (a brute force over 2**128 seeds is out of reach).
+SEED_BITS = 128
 
 
 @dataclass(frozen=True)
@@ -98,6 +113,11 @@ def list_hash(spec: ListSpec, entries: tuple[ListEntry, ...] | list[ListEntry]) 
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def new_seed() -> int:
+    """A fresh allocation seed from the operating system's CSPRNG (``SEED_BITS`` bits)."""
+    return secrets.randbits(SEED_BITS)
+
+
 def rng_from_seed(seed: int) -> np.random.Generator:
     """The only generator used for allocation lists (explicit PCG64, never global state)."""
     if not isinstance(seed, int) or seed < 0:
@@ -105,19 +125,80 @@ def rng_from_seed(seed: int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(seed))
 
 
-def generate_list(spec: ListSpec, *, seed: int) -> AllocationList:
-    """The list for ``spec`` from ``seed``: same seed and spec → the same list, bit for bit."""
+def generate_list(
+    spec: ListSpec, *, seed: int, labels: random.Random | None = None
+) -> AllocationList:
+    """The list for ``spec``: arms from ``seed`` (same seed and spec → the same arms, blocks
+    and draws, bit for bit); kit codes and randomization numbers from ``labels``, an
+    independent source (default: the operating system's CSPRNG, ``secrets.SystemRandom``)."""
     rng = rng_from_seed(seed)
+    labels = labels if labels is not None else secrets.SystemRandom()
     per_stratum = [GENERATORS[spec.method](spec, rng) for _ in spec.strata]
+    n = sum(len(rows) for rows in per_stratum)
+    codes = _distinct(labels, n, KIT_ALPHABET, KIT_LENGTH, "")
+    numbers = _distinct(labels, n, "0123456789", NUMBER_DIGITS, NUMBER_PREFIX)
     entries: list[ListEntry] = []
-    codes = _kit_codes(rng, sum(len(rows) for rows in per_stratum))
     for stratum, rows in zip(spec.strata, per_stratum, strict=True):
         for seq, row in enumerate(rows, start=1):
-            number = f"R{len(entries) + 1:04d}"
-            entries.append(
-                ListEntry(stratum, seq, number, codes[len(entries)], **row)  # type: ignore[arg-type]
-            )
+            i = len(entries)
+            entries.append(ListEntry(stratum, seq, numbers[i], codes[i], **row))  # type: ignore[arg-type]
     return AllocationList(spec, tuple(entries))
+
+
+ARM_COLUMNS = ("stratum", "sequence", "arm", "block", "block_size", "draw", "tie_draw")
+
+
+def arms_from_seed_match(spec: ListSpec, entries: Sequence[ListEntry], *, seed: int) -> bool:
+    """Whether ``seed`` regenerates the arms, blocks and draws of ``entries`` (kit codes and
+    randomization numbers come from an independent source and are not compared)."""
+
+    def key(e: ListEntry) -> tuple:
+        return tuple(getattr(e, c) for c in ARM_COLUMNS)
+
+    again = generate_list(spec, seed=seed, labels=random.Random(0))
+    return sorted(map(key, again.entries)) == sorted(map(key, entries))
+
+
+def check_list(spec: ListSpec, entries: Sequence[ListEntry]) -> list[str]:
+    """Everything wrong with a stored list, without its seed (empty when it is sound):
+    strata and sequences complete, arms known, kit codes and randomization numbers unique,
+    and for permuted blocks every block of an allowed size holding the ratio exactly."""
+    problems: list[str] = []
+    known = set(spec.strata)
+    for stratum in sorted({e.stratum for e in entries} - known):
+        problems.append(f"stratum {stratum!r} is not one of {', '.join(spec.strata)}")
+    for stratum in spec.strata:
+        rows = sorted((e for e in entries if e.stratum == stratum), key=lambda e: e.sequence)
+        if [e.sequence for e in rows] != list(range(1, len(rows) + 1)) or not rows:
+            problems.append(f"stratum {stratum}: sequences do not run 1, 2, 3, … without gaps")
+        if spec.method == "permuted_block":
+            problems.extend(_block_problems(spec, stratum, rows))
+    arms = set(spec.arms) | ({""} if spec.method == "minimization" else set())
+    bad = sorted({e.arm for e in entries} - arms)
+    if bad:
+        problems.append(f"{len(bad)} arm code(s) are not the protocol's arms")
+    for attr in ("kit_code", "randomization_number"):
+        counts = Counter(getattr(e, attr) for e in entries)
+        if any(c > 1 for c in counts.values()) or "" in counts:
+            problems.append(f"every {attr.replace('_', ' ')} must be present and unique")
+    return problems
+
+
+def _block_problems(spec: ListSpec, stratum: str, rows: list[ListEntry]) -> list[str]:
+    if all(e.block == 0 for e in rows):
+        return []  # an imported list carries no block structure to check
+    total = sum(spec.ratio)
+    out = []
+    for block in sorted({e.block for e in rows}):
+        arms = [e.arm for e in rows if e.block == block]
+        sizes = {e.block_size for e in rows if e.block == block}
+        size = sizes.pop() if len(sizes) == 1 else -1
+        expected = {a: r * size // total for a, r in zip(spec.arms, spec.ratio, strict=True)}
+        if size not in spec.block_sizes or len(arms) != size:
+            out.append(f"stratum {stratum}, block {block}: size is not one of {spec.block_sizes}")
+        elif {a: arms.count(a) for a in spec.arms} != expected:
+            out.append(f"stratum {stratum}, block {block}: arms do not follow the ratio")
+    return out
 
 
 def _permuted(spec: ListSpec, rng: np.random.Generator) -> list[dict]:
@@ -153,18 +234,14 @@ def _minimization(spec: ListSpec, rng: np.random.Generator) -> list[dict]:
     return [{"draw": float(d), "tie_draw": float(t)} for d, t in draws]
 
 
-def _kit_codes(rng: np.random.Generator, n: int) -> list[str]:
-    """``n`` distinct random kit codes, drawn after the arms so they carry no information."""
-    alphabet = np.array(list(KIT_ALPHABET))
-    codes: list[str] = []
-    seen: set[str] = set()
+def _distinct(source: random.Random, n: int, alphabet: str, length: int, prefix: str) -> list[str]:
+    """``n`` distinct codes of ``length`` characters drawn uniformly from ``alphabet``."""
+    if n > len(alphabet) ** length // 10:
+        raise ValueError(f"{n} codes are too many for {length} characters of {alphabet!r}")
+    codes: dict[str, None] = {}
     while len(codes) < n:
-        for row in rng.integers(0, len(alphabet), size=(n - len(codes), KIT_LENGTH)):
-            code = "".join(alphabet[row])
-            if code not in seen:
-                seen.add(code)
-                codes.append(code)
-    return codes
+        codes.setdefault(prefix + "".join(source.choice(alphabet) for _ in range(length)))
+    return list(codes)
 
 
 #: Allocation methods by protocol name (explicit registry; nothing registers itself).

@@ -5,11 +5,13 @@ from trialdesk.enrolment.testing import ready_to_randomize
 from trialdesk.randomization.actions import do_generate_list
 from trialdesk.testing.personas import PASSWORD
 
-SEED = 982451653
+#: A typed seed, for the reproducible-test mode only (settings.RANDOMIZATION_TEST_SEEDS).
+TEST_SEED = 982451653
 
 
 def setup_list(personas, per_stratum: int = 20):
-    return do_generate_list(personas["ustat"], seed=SEED, slots_per_stratum=per_stratum)
+    """The active list as a live study makes it: the system draws the seed."""
+    return do_generate_list(personas["ustat"], slots_per_stratum=per_stratum)
 
 
 def ready(personas, site_code="01", **kw):

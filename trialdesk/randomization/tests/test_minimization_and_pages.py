@@ -10,8 +10,8 @@ from trialdesk.enrolment.actions import do_record_consent
 from trialdesk.enrolment.testing import screened
 from trialdesk.paths import DEFAULT_PROTOCOL
 from trialdesk.randomization import actions
-from trialdesk.randomization.models import Allocation, RandomizationList
-from trialdesk.randomization.tests.helpers import SEED, ready, setup_list
+from trialdesk.randomization.models import Allocation, RandomizationList, Slot
+from trialdesk.randomization.tests.helpers import TEST_SEED, ready
 
 
 @pytest.fixture
@@ -29,9 +29,11 @@ def minimization_protocol(personas, tmp_path):
 
 
 def test_minimization_allocates_dynamically_from_pre_drawn_uniforms(
-    personas, minimization_protocol
+    personas, minimization_protocol, settings
 ):
-    rlist = setup_list(personas, per_stratum=30)
+    # The reproducible-test mode: a typed seed fixes the draws, so the balance is known.
+    settings.RANDOMIZATION_TEST_SEEDS = True
+    rlist = actions.do_generate_list(personas["ustat"], seed=TEST_SEED, slots_per_stratum=30)
     assert rlist.method == "minimization" and set(rlist.slots.values_list("arm", flat=True)) == {""}
     people = [
         ready(personas, delivery_mode=m, severe=s)
@@ -61,19 +63,27 @@ def test_list_pages_belong_to_the_unblinded_statistician(personas, login):
     client = login("ustat")
     r = client.post(
         "/randomization/list/",
-        {"action": "generate", "seed": str(SEED), "slots_per_stratum": "10"},
+        {"action": "generate", "seed": str(TEST_SEED), "slots_per_stratum": "10"},
         follow=True,
     )
+    assert "reproducible-test mode is off" in r.content.decode()
+    assert not RandomizationList.objects.exists()
+    r = client.post(
+        "/randomization/list/", {"action": "generate", "slots_per_stratum": "10"}, follow=True
+    )
     rlist = RandomizationList.objects.get(active=True)
-    assert rlist.sha256 in r.content.decode()
-    r = client.post("/randomization/list/", {"action": "verify", "seed": "12345"}, follow=True)
-    assert "does NOT match" in r.content.decode()
-    r = client.post("/randomization/list/", {"action": "verify", "seed": str(SEED)}, follow=True)
-    assert "matches the seed" in r.content.decode()
+    assert rlist.sha256 in r.content.decode() and rlist.source == "generated"
+    r = client.post("/randomization/list/", {"action": "verify"}, follow=True)
+    assert "The list is intact and sound" in r.content.decode()
+    Slot.objects.filter(pk=rlist.slots.first().pk).update(kit_code="TAMPER")
+    r = client.post("/randomization/list/", {"action": "verify"}, follow=True)
+    assert "does NOT verify" in r.content.decode()
     r = client.get("/randomization/report/?simulations=2000")
     body = r.content.decode()
     assert r.status_code == 200 and "convergence-guess success" in body and "EXO" in body
     assert '<svg id="imbalance-chart"' in body and body.count("<rect ") >= 2
+    # blocks of 2 and 4 (the protocol's): one code break, the next participant's arm 2/3
+    assert 'id="guessability"' in body and "0.667 (2/3)" in body and "0.778 (7/9)" in body
 
 
 def test_e_consent_pdf_download_checks_the_hash(personas, login):

@@ -509,7 +509,6 @@ def dosing(c: Cohort, inst: Instances, rng: np.random.Generator, ctx: dict) -> C
         **_keys(c, rows),
         "randomization_number": c.rand_number[p],
         "kit_id": np.char.add("K", np.char.zfill(c.index[p].astype(str), 6)),
-        "product_lot": _choice(rng, ["LOT-24-001", "LOT-24-002", "LOT-25-001"], [0.4, 0.3, 0.3], n),
         "route": np.where(iv, "IV", "IM"),
         "im_site": _where(
             ~iv, _choice(rng, ["DELTOID", "VASTUS_LATERALIS", "GLUTEAL"], [0.6, 0.3, 0.1], n)
