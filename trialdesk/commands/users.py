@@ -79,7 +79,11 @@ def create(username: str, email: str, printed_name: str, url: str, reason: str) 
 
     user = _run(
         lambda: do_create_user(
-            username=username, email=email, printed_name=printed_name, acting_user=None, reason=reason
+            username=username,
+            email=email,
+            printed_name=printed_name,
+            acting_user=None,
+            reason=reason,
         )
     )
     _run(lambda: do_send_password_reset(user, acting_user=None, reason=reason, link_base=url))
