@@ -135,7 +135,7 @@ def test_wrong_passwords_at_eligibility_signoff_lock_the_account(client, persona
     _assert_locked(client, "inv_a")
 
 
-def test_wrong_passwords_at_an_unblinding_decision_lock_the_account(client, study, settings):
+def test_wrong_passwords_at_an_unblinding_decision_lock_the_account(client, study, settings):  # noqa: F811
     from trialdesk.randomization.actions import do_emergency_unblind
     from trialdesk.randomization.models import Unblinding
 
