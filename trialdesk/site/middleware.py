@@ -44,17 +44,26 @@ class SessionTimeout:
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.user.is_authenticated:
+        if request.user.is_authenticated and self._expired(request):
+            logout(request)
+            if request.headers.get("HX-Request"):
+                response = HttpResponse(status=204)
+                response["HX-Redirect"] = resolve_url(settings.LOGIN_URL)
+                return response
+            return redirect_to_login(request.get_full_path())
+        response = self.get_response(request)
+        if request.user.is_authenticated:  # also right after the login view
             now = time.time()
-            started = request.session.setdefault(STARTED, now)
-            seen = request.session.get(SEEN, now)
-            idle = now - seen > settings.SESSION_IDLE_SECONDS
-            if idle or now - started > settings.SESSION_MAX_SECONDS:
-                logout(request)
-                if request.headers.get("HX-Request"):
-                    response = HttpResponse(status=204)
-                    response["HX-Redirect"] = resolve_url(settings.LOGIN_URL)
-                    return response
-                return redirect_to_login(request.get_full_path())
+            request.session.setdefault(STARTED, now)
             request.session[SEEN] = now
-        return self.get_response(request)
+        return response
+
+    @staticmethod
+    def _expired(request) -> bool:
+        now = time.time()
+        started = request.session.get(STARTED, now)
+        seen = request.session.get(SEEN, now)
+        return (
+            now - seen > settings.SESSION_IDLE_SECONDS
+            or now - started > settings.SESSION_MAX_SECONDS
+        )
