@@ -90,9 +90,11 @@ def test_staff_pages_raise_no_csp_violation(live_server, personas, chromium):
     _fill(page, "sbp", "400")
     page.locator("#field-sbp .error").wait_for()
     # The language switch submits from a static script (no onchange attribute).
-    page.select_option("select[name=language]", "id")
+    with page.expect_navigation():
+        page.select_option("select[name=language]", "id")
     page.wait_for_load_state("networkidle")
-    assert page.evaluate("document.documentElement.lang") == "id"
+    cookies = {c["name"]: c["value"] for c in page.context.cookies()}
+    assert cookies.get("django_language") == "id"
     # The e-consent pad draws from a static script.
     _visit(page, f"{base}/enrolment/participants/{in_screening.study_id}/")
     pad = page.locator("canvas#sig").bounding_box()
