@@ -382,7 +382,11 @@ def do_revoke_membership(m: Membership, *, acting_user, reason: str) -> Membersh
     reason = _reason(reason)
     _not_self(acting_user, m.user, "revoke a role of")
     with transaction.atomic(durable=True):
-        m = Membership.objects.select_for_update().select_related("user", "site").get(pk=m.pk)
+        m = (
+            Membership.objects.select_for_update(of=("self",))
+            .select_related("user", "site")
+            .get(pk=m.pk)
+        )
         if not m.active:
             raise AccountsError(f"{m} is already revoked")
         m.active = False
@@ -477,7 +481,11 @@ def do_decide_role_request(
             )
         raise AccountsError(f"{exc}: the request was not {verb}d", "password") from None
     with transaction.atomic(durable=True):
-        req = RoleRequest.objects.select_for_update().select_related("user", "site").get(pk=req.pk)
+        req = (
+            RoleRequest.objects.select_for_update(of=("self",))
+            .select_related("user", "site")
+            .get(pk=req.pk)
+        )
         if req.status != RoleRequest.Status.PENDING:
             raise AccountsError(f"this request is already {req.status}")
         req.status = RoleRequest.Status.APPROVED if approve else RoleRequest.Status.REJECTED

@@ -16,6 +16,7 @@ Environment:
   TRIALDESK_HSTS_SECONDS  Strict-Transport-Security max-age on HTTPS responses (default 0: off)
   TRIALDESK_SESSION_IDLE_SECONDS  log out after this long without a request (default 1800)
   TRIALDESK_SESSION_SECONDS       absolute session maximum after login (default 28800 = 8 h)
+  TRIALDESK_RESET_LINK_SECONDS    lifetime of a one-time set-password link (default 86400)
 """
 
 from __future__ import annotations
@@ -196,6 +197,8 @@ if _proxy_header:
         )
     SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_header.upper().replace("-", "_"), "https")
 SECURE_HSTS_SECONDS = _seconds("TRIALDESK_HSTS_SECONDS", 0, minimum=0)
+# One-time links to set a password (accounts.actions.do_send_password_reset) expire after this.
+PASSWORD_RESET_TIMEOUT = _seconds("TRIALDESK_RESET_LINK_SECONDS", 24 * 3600)
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
