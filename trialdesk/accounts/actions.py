@@ -308,6 +308,15 @@ def do_set_own_password(user: User, *, password: str, how: str) -> User:
     return user
 
 
+def do_change_own_password(user: User, *, current: str, password: str, request=None) -> User:
+    """The person changes her password, re-entering the current one (counted by reauth)."""
+    try:
+        reauth.check_password(user, current, request=request)
+    except reauth.Refused as exc:
+        raise AccountsError(f"{exc}: the password was not changed", "old_password") from None
+    return do_set_own_password(user, password=password, how="changed by the user")
+
+
 def do_operator_reset_password(user: User, *, reason: str) -> str:
     """The operator's CLI (`createadmin --reset`): a new random password, shown to the operator
     only. Audited as the system actor."""

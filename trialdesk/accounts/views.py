@@ -6,6 +6,7 @@ Each POST validates its input and calls one action in trialdesk/accounts/actions
 from __future__ import annotations
 
 from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
@@ -57,6 +58,32 @@ class ResetConfirmView(auth_views.PasswordResetConfirmView):
 
 class ResetDoneView(auth_views.PasswordResetCompleteView):
     template_name = "accounts/reset_done.html"
+
+
+def change_password(request):
+    """The person changes her own password; the current one is re-entered through reauth, so
+    guessing it here counts toward the login lockout like any other re-entry."""
+    if not request.user.is_authenticated:
+        return redirect(f"{reverse('accounts:login')}?next={request.path}")
+    error, status = "", 200
+    if request.method == "POST":
+        post = request.POST
+        try:
+            if post.get("new_password1", "") != post.get("new_password2", ""):
+                raise actions.AccountsError(_("the two new passwords differ"), "new_password2")
+            changed = actions.do_change_own_password(
+                request.user,
+                current=post.get("old_password", ""),
+                password=post.get("new_password1", ""),
+                request=request,
+            )
+        except actions.AccountsError as exc:
+            error, status = str(exc), 422
+        else:
+            update_session_auth_hash(request, changed)  # stay logged in with the new hash
+            messages.success(request, _("Your password was changed."))
+            return redirect("studies:home")
+    return render(request, "accounts/change_password.html", {"error": error}, status=status)
 
 
 def _link_base(request) -> str:
