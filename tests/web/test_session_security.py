@@ -32,6 +32,8 @@ def test_cookies_are_secure_over_https(client, personas):
     assert response.cookies["sessionid"]["secure"] is True
     assert response.cookies["sessionid"]["httponly"] is True
     assert response.cookies["sessionid"]["samesite"] == "Lax"
+    switched = client.post(reverse("set_language"), {"language": "id"}, secure=True)
+    assert switched.cookies["django_language"]["secure"] is True
 
 
 def test_cookies_are_secure_behind_a_trusted_proxy(client, personas, settings):

@@ -21,8 +21,9 @@ SEEN = "_trialdesk_seen"
 
 
 class SecureCookiesOverHttps:
-    """Mark the session and CSRF cookies Secure on every HTTPS response (request.is_secure()
-    trusts SECURE_PROXY_SSL_HEADER behind a proxy), even when TRIALDESK_SECURE_COOKIES is off."""
+    """Mark every cookie (session, CSRF, messages, language) Secure on an HTTPS response
+    (request.is_secure() trusts SECURE_PROXY_SSL_HEADER behind a proxy), even when
+    TRIALDESK_SECURE_COOKIES is off."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -30,9 +31,8 @@ class SecureCookiesOverHttps:
     def __call__(self, request):
         response = self.get_response(request)
         if request.is_secure():
-            for name in (settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME):
-                if name in response.cookies:
-                    response.cookies[name]["secure"] = True
+            for morsel in response.cookies.values():
+                morsel["secure"] = True
         return response
 
 
