@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("trialdesk.commands.web:serve", "Serve the web app."),
     "load-protocol": ("trialdesk.commands.web:load_protocol", "Load a protocol into the database."),
     "createadmin": ("trialdesk.commands.web:createadmin", "Create an administrator account."),
+    "users": ("trialdesk.commands.users:users", "People, roles and sites (audited)."),
     "manage": ("trialdesk.commands.web:manage", "Run a Django management command."),
     "audit": ("trialdesk.commands.audit:audit", "Verify and export the audit trail."),
     "demo": ("trialdesk.commands.demo:demo", "Load demonstration data."),

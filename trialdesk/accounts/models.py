@@ -77,3 +77,42 @@ class Membership(models.Model):
     @property
     def is_blinded(self) -> bool:
         return self.role not in UNBLINDED_ROLES
+
+
+#: Who may approve a request for an unblinded role: people who are unblinded study-wide already
+#: (approving reveals nothing new to them), never an administrator alone. See
+#: docs/security/accounts.md for why an administrator cannot be the second person.
+UNBLINDED_GRANTOR_ROLES = frozenset({Role.UNBLINDED_STATISTICIAN})
+#: Who manages people, blinded roles and sites.
+ACCOUNT_MANAGER_ROLES = frozenset({Role.ADMIN})
+
+
+class RoleRequest(models.Model):
+    """A request for an unblinded role: asked by one person, decided by another (two-person rule).
+
+    The membership exists only once a grantor (UNBLINDED_GRANTOR_ROLES) who is neither the
+    requester nor the grantee approves it with a reason, re-entering the password.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="role_requests")
+    role = models.CharField(max_length=32, choices=Role.choices)
+    site = models.ForeignKey(
+        Site, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reason = models.TextField()
+    requested_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    decided_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]

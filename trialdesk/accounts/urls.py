@@ -6,4 +6,12 @@ app_name = "accounts"
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
+    path("reset/<uidb64>/<token>/", views.ResetConfirmView.as_view(), name="reset-confirm"),
+    path("reset/done/", views.ResetDoneView.as_view(), name="reset-done"),
+    path("password/", views.change_password, name="password"),
+    path("people/", views.people, name="people"),
+    path("people/<int:pk>/", views.person, name="person"),
+    path("role-requests/", views.role_requests, name="role-requests"),
+    path("role-requests/<int:pk>/", views.role_request, name="role-request"),
+    path("sites/", views.sites, name="sites"),
 ]

@@ -73,12 +73,27 @@ def _load(path: Path) -> None:
     click.echo(f"protocol {row.study_id} v{row.version} {state} (sha256 {row.sha256[:12]})")
 
 
+def _create_admin(username: str, password: str, reason: str):
+    """An administrator made by the operator's CLI (the audited "system" actor)."""
+    from django.contrib.auth.hashers import make_password
+
+    from trialdesk.accounts.actions import do_create_user, do_grant_membership
+
+    user = do_create_user(
+        username=username,
+        email="",
+        printed_name="Administrator",
+        acting_user=None,
+        reason=reason,
+        password_hash=make_password(password),
+        is_superuser=True,
+    )
+    do_grant_membership(user, role="admin", site=None, acting_user=None, reason=reason)
+    return user
+
+
 def _ensure_admin(url: str) -> None:
     from django.contrib.auth import get_user_model
-    from django.db import transaction
-
-    from trialdesk.accounts.models import Membership, Role
-    from trialdesk.audit.actions import record
 
     User = get_user_model()
     password_file = data_dir() / "admin-password.txt"
@@ -87,17 +102,7 @@ def _ensure_admin(url: str) -> None:
         click.echo(f"log in at {url}/accounts/login/ as '{ADMIN_USERNAME}'{hint}")
         return
     password = secrets.token_urlsafe(12)
-    with transaction.atomic(durable=True):
-        user = User.objects.create_superuser(
-            ADMIN_USERNAME, "", password, printed_name="Administrator"
-        )
-        Membership.objects.create(user=user, role=Role.ADMIN, site=None)
-        record(
-            "create",
-            obj=user,
-            new={"username": ADMIN_USERNAME, "role": "admin"},
-            reason="initial admin",
-        )
+    _create_admin(ADMIN_USERNAME, password, "initial admin (trialdesk init)")
     password_file.write_text(password + "\n")
     password_file.chmod(0o600)
     click.echo("created the administrator account (once):")
@@ -146,33 +151,23 @@ def serve(host: str, port: int, threads: int) -> None:
 @click.option("--username", default=ADMIN_USERNAME, show_default=True)
 @click.option("--reset", is_flag=True, help="set a new random password")
 def createadmin(username: str, reset: bool) -> None:
-    """Create an administrator (or reset its password with --reset)."""
+    """Create an administrator (or reset its password with --reset). Audited as "system"."""
     setup()
     from django.contrib.auth import get_user_model
-    from django.db import transaction
 
-    from trialdesk.accounts.models import Membership, Role
-    from trialdesk.audit.actions import record
+    from trialdesk.accounts.actions import AccountsError, do_operator_reset_password
 
-    User = get_user_model()
-    password = secrets.token_urlsafe(12)
-    with transaction.atomic(durable=True):
-        user = User.objects.filter(username=username).first()
-        if user and not reset:
-            raise click.ClickException(f"user '{username}' exists; use --reset for a new password")
+    user = get_user_model().objects.filter(username=username).first()
+    if user and not reset:
+        raise click.ClickException(f"user '{username}' exists; use --reset for a new password")
+    try:
         if user is None:
-            user = User.objects.create_superuser(username, "", password)
-            Membership.objects.get_or_create(user=user, role=Role.ADMIN, site=None)
-            record(
-                "create",
-                obj=user,
-                new={"username": username, "role": "admin"},
-                reason="createadmin",
-            )
+            password = secrets.token_urlsafe(12)
+            _create_admin(username, password, "trialdesk createadmin")
         else:
-            user.set_password(password)
-            user.save(update_fields=["password"])
-            record("change", obj=user, new={"password": "reset"}, reason="createadmin --reset")
+            password = do_operator_reset_password(user, reason="trialdesk createadmin --reset")
+    except AccountsError as exc:
+        raise click.ClickException(str(exc)) from exc
     click.echo(f"user '{username}' password '{password}'")
 
 

@@ -16,6 +16,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
+from trialdesk.accounts import reauth
 from trialdesk.accounts.access import require_at
 from trialdesk.accounts.models import Membership, Role
 from trialdesk.audit.actions import record
@@ -632,29 +633,35 @@ def do_verify_form(fi: FormInstance, acting_user) -> FormInstance:
     return fi
 
 
-def _failed_signature(fi, user, role) -> None:
+def _failed_signature(fi, user, role, why: str = "wrong password") -> None:
     with transaction.atomic(durable=True):
         _audit(
             "login_failed",
             fi,
             user,
             role,
-            new={"signature": "refused: wrong password"},
+            new={"signature": f"refused: {why}"},
             reason="signature attempt with a wrong password",
         )
 
 
 def do_sign_form(
-    fi: FormInstance, acting_user, *, password: str, meaning: str = SIGNATURE_MEANING
+    fi: FormInstance,
+    acting_user,
+    *,
+    password: str,
+    meaning: str = SIGNATURE_MEANING,
+    request=None,
 ) -> Signature:
     """Sign (21 CFR 11.50/11.200): password re-entered, printed name, UTC time and meaning kept
-    with the hash of the content signed."""
+    with the hash of the content signed. With `request`, a wrong password counts toward the
+    login lockout and the lockout ends the session (accounts.reauth)."""
     role = require_at(acting_user, (Role.INVESTIGATOR,), fi.participant.site_id, "sign forms")
-    if not password or not acting_user.check_password(password):
-        _failed_signature(fi, acting_user, role)
-        raise CrfError(
-            "the password is not correct: the form was not signed", {"password": "wrong password"}
-        )
+    try:
+        reauth.check_password(acting_user, password, request=request)
+    except reauth.Refused as exc:
+        _failed_signature(fi, acting_user, role, str(exc))
+        raise CrfError(f"{exc}: the form was not signed", {"password": str(exc)}) from None
     with transaction.atomic(durable=True):
         fi = _lock_form(fi)
         if fi.status not in (S.COMPLETE, S.VERIFIED):

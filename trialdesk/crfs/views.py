@@ -347,7 +347,9 @@ def sign(request, pk: int):
         raise PermissionDenied("only an investigator of this site signs its forms")
     if request.method == "POST":
         try:
-            actions.do_sign_form(fi, request.user, password=request.POST.get("password", ""))
+            actions.do_sign_form(
+                fi, request.user, password=request.POST.get("password", ""), request=request
+            )
         except actions.CrfError as exc:
             return render(
                 request,

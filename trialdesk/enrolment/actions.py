@@ -9,10 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
-from django.contrib.auth.hashers import check_password
 from django.db import transaction
 from django.utils import timezone
 
+from trialdesk.accounts import reauth
 from trialdesk.accounts.access import require_at
 from trialdesk.accounts.models import Role
 from trialdesk.audit.actions import record
@@ -172,16 +172,20 @@ def do_confirm_eligibility(
     *,
     password: str,
     meaning: str = ELIGIBILITY_MEANING,
+    request=None,
 ) -> EligibilitySignature:
     """The investigator's signature (21 CFR 11.50/11.200: password re-entered, printed name,
-    date and time, meaning) on an assessment whose every criterion is met."""
+    date and time, meaning) on an assessment whose every criterion is met. With `request`, a
+    wrong password counts toward the login lockout, which ends the session (accounts.reauth)."""
     participant = assessment.participant
     role = require_at(acting_user, (Role.INVESTIGATOR,), participant.site, "confirm eligibility")
     if not acting_user.printed_name.strip():
         raise EnrolmentError("your account has no printed name: ask an administrator to set it")
-    if not check_password(password, acting_user.password):
-        _failed_signature(acting_user, role, participant, assessment, "wrong password")
-        raise EnrolmentError("the password is not correct: the signature was not applied")
+    try:
+        reauth.check_password(acting_user, password, request=request)
+    except reauth.Refused as exc:
+        _failed_signature(acting_user, role, participant, assessment, str(exc))
+        raise EnrolmentError(f"{exc}: the signature was not applied") from None
     if assessment.result != EligibilityAssessment.Result.ELIGIBLE:
         raise EnrolmentError(
             f"eligibility is {assessment.get_result_display().lower()}: only an assessment in "

@@ -122,7 +122,9 @@ def _post(request, p) -> None:
             a = services.latest_assessment(p)
             if a is None:
                 raise actions.EnrolmentError("assess eligibility first")
-            actions.do_confirm_eligibility(a, user, password=post.get("password", ""))
+            actions.do_confirm_eligibility(
+                a, user, password=post.get("password", ""), request=request
+            )
             messages.success(request, "Eligibility confirmed and signed")
         elif what == "consent":
             when = _aware(post.get("consented_at", ""))

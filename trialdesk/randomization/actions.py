@@ -29,6 +29,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from trialdesk.accounts import reauth
 from trialdesk.accounts.access import Access, require_at
 from trialdesk.accounts.models import Membership, Role
 from trialdesk.audit.actions import record
@@ -485,10 +486,11 @@ def can_decide_unblinding(row: Unblinding, user) -> bool:
 
 
 def do_decide_unblinding(
-    row: Unblinding, acting_user, *, approve: bool, password: str, reason: str
+    row: Unblinding, acting_user, *, approve: bool, password: str, reason: str, request=None
 ) -> Unblinding:
     """Approve (the arm is then shown to the requester and the approver) or reject a pending
-    request; the decision is signed by re-entering the password."""
+    request; the decision is signed by re-entering the password (with `request`, a wrong one
+    counts toward the login lockout, which ends the session: accounts.reauth)."""
     participant = row.allocation.participant
     verb = "approve" if approve else "reject"
     roles = get_protocol().unblinding.approver_roles
@@ -500,9 +502,11 @@ def do_decide_unblinding(
         )
     if len(reason.strip()) < 5:
         raise RandomizationError(f"give the reason why you {verb} (at least 5 characters)")
-    if not password or not acting_user.check_password(password):
+    try:
+        reauth.check_password(acting_user, password, request=request)
+    except reauth.Refused as exc:
         _failed_decision(row, acting_user, role, verb)
-        raise RandomizationError(f"the password is not correct: the request was not {verb}d")
+        raise RandomizationError(f"{exc}: the request was not {verb}d") from None
     with transaction.atomic(durable=True):
         locked = Unblinding.objects.select_for_update().get(pk=row.pk)
         if locked.status != S.PENDING:

@@ -236,6 +236,7 @@ def _decide(request, row: Unblinding):
             approve=what == "approve",
             password=request.POST.get("password", ""),
             reason=request.POST.get("reason", ""),
+            request=request,
         )
     except actions.RandomizationError as exc:
         messages.error(request, str(exc))

@@ -13,6 +13,13 @@ Environment:
   TRIALDESK_RANDOMIZATION_TEST_SEEDS  "1" for the reproducible-test mode: a typed seed may make a
                           test list, and such a list may allocate (off by default; never in a live study,
                           see docs/security/randomization.md)
+  TRIALDESK_SECURE_COOKIES "1": session/CSRF cookies always Secure (they are anyway on HTTPS requests)
+  TRIALDESK_PROXY_SSL_HEADER  header a trusted reverse proxy sets to "https" (e.g. X-Forwarded-Proto);
+                          set it ONLY behind a proxy that overwrites that header (docs/security/accounts.md)
+  TRIALDESK_HSTS_SECONDS  Strict-Transport-Security max-age on HTTPS responses (default 0: off)
+  TRIALDESK_SESSION_IDLE_SECONDS  log out after this long without a request (default 1800)
+  TRIALDESK_SESSION_SECONDS       absolute session maximum after login (default 28800 = 8 h)
+  TRIALDESK_RESET_LINK_SECONDS    lifetime of a one-time set-password link (default 86400)
 """
 
 from __future__ import annotations
@@ -84,6 +91,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "axes",
+    "csp",
     "trialdesk.accounts",
     "trialdesk.audit",
     "trialdesk.studies",
@@ -96,12 +104,15 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "trialdesk.site.middleware.SecureCookiesOverHttps",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "trialdesk.site.middleware.SessionTimeout",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -153,23 +164,68 @@ LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "studies:home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
-# Lockout (django-axes): 5 failures per user+IP lock for 30 minutes.
+# Lockout (django-axes): 5 failures per user+IP lock for 30 minutes. Password re-entry at a
+# signature, an unblinding decision or a role approval counts here too (accounts/reauth.py).
 AXES_FAILURE_LIMIT = int(os.environ.get("TRIALDESK_LOCKOUT_FAILURES", "5"))
 AXES_COOLOFF_TIME = 0.5
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 
+
+def _seconds(name: str, default: int, minimum: int = 60) -> int:
+    raw = os.environ.get(name) or str(default)
+    if not raw.isdigit() or int(raw) < minimum:
+        raise ImproperlyConfigured(f"{name}={raw!r}: expected whole seconds >= {minimum}")
+    return int(raw)
+
+
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_AGE = int(os.environ.get("TRIALDESK_SESSION_SECONDS", str(8 * 3600)))
+# The cookie lives as long as the absolute maximum; SessionTimeout (trialdesk/site/middleware.py)
+# logs out after SESSION_IDLE_SECONDS without a request and SESSION_MAX_SECONDS after login.
+SESSION_MAX_SECONDS = _seconds("TRIALDESK_SESSION_SECONDS", 8 * 3600)
+SESSION_IDLE_SECONDS = min(_seconds("TRIALDESK_SESSION_IDLE_SECONDS", 30 * 60), SESSION_MAX_SECONDS)
+SESSION_COOKIE_AGE = SESSION_MAX_SECONDS
+SESSION_COOKIE_SAMESITE = "Lax"
+# Always Secure when forced; otherwise SecureCookiesOverHttps marks them Secure on every HTTPS
+# response (request.is_secure(), which trusts SECURE_PROXY_SSL_HEADER when one is configured).
 SESSION_COOKIE_SECURE = _flag("TRIALDESK_SECURE_COOKIES")
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+_proxy_header = os.environ.get("TRIALDESK_PROXY_SSL_HEADER", "").strip()
+if _proxy_header:
+    if not all(c.isalnum() or c == "-" for c in _proxy_header):
+        raise ImproperlyConfigured(
+            f"TRIALDESK_PROXY_SSL_HEADER={_proxy_header!r}: expected a header name such as "
+            "X-Forwarded-Proto"
+        )
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_header.upper().replace("-", "_"), "https")
+SECURE_HSTS_SECONDS = _seconds("TRIALDESK_HSTS_SECONDS", 0, minimum=0)
+# One-time links to set a password (accounts.actions.do_send_password_reset) expire after this.
+PASSWORD_RESET_TIMEOUT = _seconds("TRIALDESK_RESET_LINK_SECONDS", 24 * 3600)
 X_FRAME_OPTIONS = "DENY"
 
 # Reproducible-test mode of the randomization list (docs/security/randomization.md).
 RANDOMIZATION_TEST_SEEDS = _flag("TRIALDESK_RANDOMIZATION_TEST_SEEDS")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+
+# Content-Security-Policy (django-csp): scripts and styles only from our own static files, no
+# inline script, no inline style, no eval (docs/security/accounts.md). htmx's own indicator
+# <style> is switched off by a meta tag in base.html and its CSS ships in site.css.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("id", "Bahasa Indonesia")]

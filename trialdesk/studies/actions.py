@@ -7,7 +7,8 @@ from pathlib import Path
 
 from django.db import transaction
 
-from trialdesk.accounts.models import Site
+from trialdesk.accounts.access import role_at
+from trialdesk.accounts.actions import apply_site
 from trialdesk.audit.actions import record
 from trialdesk.core.protocol import load_protocol_text
 from trialdesk.studies.models import ProtocolVersion
@@ -42,10 +43,16 @@ def do_load_protocol(
                 loaded_by=acting_user,
             )
             created = True
-        for spec in protocol.sites.values():
-            Site.objects.update_or_create(
-                code=spec.code,
-                defaults={"name": spec.name, "city": spec.city, "active": spec.active},
+        actor_role = role_at(acting_user, None) if acting_user else "system"
+        for spec in protocol.sites.values():  # each created/changed site audited (accounts)
+            apply_site(
+                spec.code,
+                name=spec.name,
+                city=spec.city,
+                active=spec.active,
+                actor=acting_user,
+                actor_role=actor_role,
+                reason=f"site synced from protocol {study_id} v{protocol.study.protocol_version}",
             )
         record(
             "load",

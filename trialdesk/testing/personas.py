@@ -39,26 +39,35 @@ SITES = {"01": "RS Dr. Hasan Sadikin Bandung", "02": "Second study centre"}
 
 
 def create_personas() -> dict[str, object]:
-    """Create sites and users (idempotent); returns username -> User."""
+    """Create sites and users (idempotent) through the audited actions, as the operator's
+    "system" actor (how a deployment's first accounts are made); returns username -> User."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.hashers import make_password
 
+    from trialdesk.accounts.actions import do_create_user, do_grant_membership, do_save_site
     from trialdesk.accounts.models import Membership, Site
 
     User = get_user_model()
+    why = "named persona (tests and the demo)"
     sites = {}
     for code, name in SITES.items():
-        sites[code], _ = Site.objects.get_or_create(code=code, defaults={"name": name})
+        if not Site.objects.filter(code=code).exists():
+            do_save_site(code=code, name=name, acting_user=None, reason=why)
+        sites[code] = Site.objects.get(code=code)
     # One hash for all personas: Argon2 is deliberately slow, tests need not pay it 11 times.
     hashed = make_password(PASSWORD)
     users = {}
     for persona in PERSONAS.values():
-        user, _ = User.objects.get_or_create(
+        user = User.objects.filter(username=persona.username).first() or do_create_user(
             username=persona.username,
-            defaults={"password": hashed, "printed_name": persona.printed_name},
+            email=f"{persona.username}@example.org",
+            printed_name=persona.printed_name,
+            acting_user=None,
+            reason=why,
+            password_hash=hashed,
         )
-        Membership.objects.get_or_create(
-            user=user, role=persona.role, site=sites[persona.site] if persona.site else None
-        )
+        site = sites[persona.site] if persona.site else None
+        if not Membership.objects.filter(user=user, role=persona.role, site=site).exists():
+            do_grant_membership(user, role=persona.role, site=site, acting_user=None, reason=why)
         users[persona.username] = user
     return users
