@@ -31,6 +31,7 @@ def ensure_local_secrets() -> None:
 
     _ensure_secret("TRIALDESK_SECRET_KEY", "secret_key", lambda: secrets.token_urlsafe(50))
     _ensure_secret("TRIALDESK_PII_KEY", "pii_key", lambda: Fernet.generate_key().decode())
+    _ensure_secret("TRIALDESK_AUDIT_KEY", "audit_key", lambda: secrets.token_urlsafe(32))
 
 
 def _protocol_path(path: str | None) -> Path:
