@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from trialdesk.accounts.access import Access, require_at
 from trialdesk.accounts.models import Membership, Role
-from trialdesk.audit.actions import record
+from trialdesk.audit.actions import blinded, record
 from trialdesk.core.randomization import (
     ListEntry,
     ListSpec,
@@ -301,6 +301,7 @@ def do_randomize_participant(
                 "stratum": slot.stratum,
                 "slot_sequence": slot.sequence,
                 "list_sha256": rlist.sha256,
+                "arm_digest": blinded("arm", allocation, arm),
             },
             reason=reason or "randomized",
         )
@@ -587,6 +588,7 @@ def do_record_preparation(
                 "volume_ml": str(volume_ml),
                 "prepared_at": prepared_at,
                 "lot": "recorded (unblinded)",
+                "lot_digest": blinded("lot", row, row.lot),
             },
         )
     return row
