@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "synth": ("trialdesk.commands.simulate:synth", "Generate a synthetic study dataset."),
     "init": ("trialdesk.commands.web:init", "Create secrets, migrate, load the protocol, admin."),
     "migrate": ("trialdesk.commands.web:migrate", "Apply database migrations."),
+    "db": ("trialdesk.commands.db:db", "PostgreSQL roles: the least-privileged application role."),
     "serve": ("trialdesk.commands.web:serve", "Serve the web app."),
     "load-protocol": ("trialdesk.commands.web:load_protocol", "Load a protocol into the database."),
     "createadmin": ("trialdesk.commands.web:createadmin", "Create an administrator account."),

@@ -48,12 +48,16 @@ def _protocol_path(path: str | None) -> Path:
 )
 def init(protocol_path: str | None, url: str) -> None:
     """Secrets (once), migrations, protocol, admin account (once); prints how to log in."""
+    from trialdesk.commands.db import refresh_grants, use_owner_connection
+
     ensure_local_secrets()
+    app_role = use_owner_connection()
     setup()
     from django.core.management import call_command
 
     call_command("migrate", interactive=False, verbosity=0)
     click.echo("database migrated")
+    refresh_grants(app_role)
     _load(_protocol_path(protocol_path))
     _ensure_admin(url.rstrip("/"))
     click.echo(
@@ -110,11 +114,16 @@ def _ensure_admin(url: str) -> None:
 
 @click.command()
 def migrate() -> None:
-    """Apply database migrations (DATABASE_URL or the embedded SQLite file)."""
+    """Apply database migrations (as TRIALDESK_OWNER_DATABASE_URL when set, else DATABASE_URL,
+    else the embedded SQLite file), then refresh the application role's grants."""
+    from trialdesk.commands.db import refresh_grants, use_owner_connection
+
+    app_role = use_owner_connection()
     setup()
     from django.core.management import call_command
 
     call_command("migrate", interactive=False)
+    refresh_grants(app_role)
 
 
 @click.command("load-protocol")
