@@ -57,15 +57,20 @@ def do_anchor_head(*, to: Path | None = None, email: str = "", actor=None) -> An
     if not to and not email:
         raise AnchorError("say where the anchor goes: a file (--to) or an address (--email)")
     out = _open(Path(to)) if to else None  # fail before anything is recorded
-    with transaction.atomic(durable=True):
-        event = record(
-            "export",
-            actor=actor,
-            object_type=ANCHOR_OBJECT,
-            object_id="head",
-            new={"to": str(to or ""), "email": email},
-            reason="chain head anchored outside the database",
-        )
+    try:
+        with transaction.atomic(durable=True):
+            event = record(
+                "export",
+                actor=actor,
+                object_type=ANCHOR_OBJECT,
+                object_id="head",
+                new={"to": str(to or ""), "email": email},
+                reason="chain head anchored outside the database",
+            )
+    except BaseException:
+        if out is not None:
+            out.close()
+        raise
     anchor = Anchor(
         seq=event.seq,
         mac=event.hash,

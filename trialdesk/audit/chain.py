@@ -62,6 +62,12 @@ def key_fingerprint(key: bytes | None = None) -> str:
     return hmac.new(key or _key(), b"trialdesk audit key fingerprint", "sha256").hexdigest()[:16]
 
 
+def legacy_mac(legacy_until_seq: int) -> str:
+    """Binds the boundary of the pre-key events to the key (written by migration audit.0004)."""
+    label = f"trialdesk audit legacy until {legacy_until_seq}".encode()
+    return hmac.new(_key(), label, "sha256").hexdigest()
+
+
 def canonical(fields: dict[str, Any]) -> bytes:
     payload = {name: fields[name] for name in HASHED_FIELDS}
     when = payload["occurred_at"]
@@ -201,6 +207,17 @@ def _head_problem(head: AuditChainHead | None, ours: str) -> VerifyResult | None
             None,
             f"wrong key: the chain was written with key {head.key_fingerprint}, "
             f"TRIALDESK_AUDIT_KEY is key {ours}; nothing was checked",
+            ours,
+        )
+    if head.legacy_until_seq and not hmac.compare_digest(
+        head.legacy_mac, legacy_mac(head.legacy_until_seq)
+    ):
+        return VerifyResult(
+            False,
+            0,
+            None,
+            f"the chain head says events #1-#{head.legacy_until_seq} predate the key, but that "
+            "boundary was not set with the key (altered to pass off re-hashed events)",
             ours,
         )
     return None

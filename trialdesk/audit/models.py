@@ -81,7 +81,8 @@ class AuditChainHead(models.Model):
 
     ``scheme`` and ``key_fingerprint`` say how the chain is keyed (never the key itself), so that
     a verifier holding another key reports "wrong key" rather than "tampered". Events up to
-    ``legacy_until_seq`` were chained with plain SHA-256 before the key was introduced.
+    ``legacy_until_seq`` were chained with plain SHA-256 before the key was introduced; that
+    boundary is itself MACed (``legacy_mac``) so that a database writer cannot move it.
     """
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
@@ -90,3 +91,4 @@ class AuditChainHead(models.Model):
     scheme = models.CharField(max_length=32, default="hmac-sha256")
     key_fingerprint = models.CharField(max_length=32, blank=True)
     legacy_until_seq = models.PositiveBigIntegerField(default=0)
+    legacy_mac = models.CharField(max_length=64, blank=True)

@@ -151,7 +151,10 @@ def test_legacy_sha256_events_stay_verifiable_and_bound_to_the_keyed_part():
     """An upgraded database: events written before the key keep their SHA-256 links."""
     _events(3)
     _rechain_from(1, _plain_sha256)  # as the old code wrote them
-    _raw("UPDATE audit_auditchainhead SET legacy_until_seq = 3")
+    _raw(
+        "UPDATE audit_auditchainhead SET legacy_until_seq = 3, legacy_mac = %s",
+        [chain.legacy_mac(3)],  # as migration audit.0004 does with the key
+    )
     _events(2)
     result = _verify()
     assert result.exit_code == 0, result.output
@@ -164,6 +167,20 @@ def test_legacy_sha256_events_stay_verifiable_and_bound_to_the_keyed_part():
     result = _verify()
     assert result.exit_code == 1
     assert "BROKEN at event #4" in result.output
+
+
+def test_moving_the_legacy_boundary_to_pass_off_a_rehash_is_named():
+    """A database writer declares every event "pre-key" and re-hashes them with SHA-256."""
+    _events(4)
+
+    def edit(fields):
+        fields["reason"] = "rewritten"
+
+    _rechain_from(2, _plain_sha256, edit)
+    _raw("UPDATE audit_auditchainhead SET legacy_until_seq = 4, legacy_mac = %s", ["0" * 64])
+    result = _verify()
+    assert result.exit_code == 1
+    assert "boundary was not set with the key" in result.output
 
 
 # ------------------------------------------------------------------------------------ anchors
@@ -210,6 +227,14 @@ def test_anchor_needs_a_destination(monkeypatch):
     assert result.exit_code == 1
     assert "--to" in result.output
     assert not AuditEvent.objects.exists()
+
+
+def test_anchor_to_an_unwritable_place_records_nothing(tmp_path):
+    _events(1)
+    result = CliRunner().invoke(audit, ["anchor", "--to", str(tmp_path / "no-such-dir" / "a")])
+    assert result.exit_code == 1
+    assert "cannot write the anchor file" in result.output
+    assert AuditEvent.objects.count() == 1
 
 
 def test_truncating_the_chain_after_an_anchor_is_named(tmp_path):
