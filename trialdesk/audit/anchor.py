@@ -168,7 +168,8 @@ def anchor_due(interval: dt.timedelta) -> bool:
 
 def tick() -> str:
     """The periodic anchor (`trialdesk tick`): to TRIALDESK_AUDIT_ANCHOR_FILE, at most once per
-    TRIALDESK_AUDIT_ANCHOR_INTERVAL minutes (default 60), and only if something was written."""
+    TRIALDESK_AUDIT_ANCHOR_INTERVAL minutes (default 60), and only if something was written.
+    Returns what it did, "" when nothing was due."""
     path = os.environ.get("TRIALDESK_AUDIT_ANCHOR_FILE", "")
     if not path:
         return "not configured (set TRIALDESK_AUDIT_ANCHOR_FILE)"
@@ -182,6 +183,6 @@ def tick() -> str:
             f"TRIALDESK_AUDIT_ANCHOR_INTERVAL={raw!r}: expected a whole number of minutes ≥ 1"
         ) from None
     if not anchor_due(dt.timedelta(minutes=minutes)):
-        return "nothing new to anchor"
+        return ""  # nothing new since the last anchor
     head = do_anchor_head(to=Path(path))
     return f"anchored event #{head.seq} to {path}"

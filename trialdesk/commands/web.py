@@ -139,10 +139,21 @@ def load_protocol(path: str, reason: str) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--threads", default=8, show_default=True, type=int)
-def serve(host: str, port: int, threads: int) -> None:
+@click.option(
+    "--tick/--no-tick",
+    default=True,
+    show_default=True,
+    help="run `trialdesk tick` in-process every minute (use --no-tick when cron runs it)",
+)
+def serve(host: str, port: int, threads: int, tick: bool) -> None:
     """Serve the web app with waitress (a production WSGI server; static files by WhiteNoise)."""
     setup()
     from waitress import serve as waitress_serve
+
+    if tick:
+        from trialdesk.commands.tick import start_in_process
+
+        start_in_process()
 
     from trialdesk.site.wsgi import application
 

@@ -288,10 +288,45 @@ def test_tick_anchors_once_until_something_new_is_written(tmp_path, monkeypatch)
     assert first.exit_code == 0, first.output
     assert "audit-anchor: anchored event #3" in first.output
     again = CliRunner().invoke(tick)
-    assert "audit-anchor: nothing new to anchor" in again.output
+    assert "audit-anchor: nothing to do" in again.output
     assert len(path.read_text().splitlines()) == 1
     monkeypatch.setenv("TRIALDESK_AUDIT_ANCHOR_INTERVAL", "soon")
     _events(1)
     bad = CliRunner().invoke(tick)
     assert bad.exit_code == 1
     assert "TRIALDESK_AUDIT_ANCHOR_INTERVAL='soon'" in bad.output
+
+
+def test_serve_runs_the_tick_loop_and_reports_only_what_changed(tmp_path, monkeypatch):
+    import threading
+
+    from trialdesk.commands.tick import tick_loop
+
+    path = tmp_path / "anchors.jsonl"
+    monkeypatch.setenv("TRIALDESK_AUDIT_ANCHOR_FILE", str(path))
+    _events(1)
+    stop, said = threading.Event(), []
+
+    def echo(line):
+        said.append(line)
+        stop.set()
+
+    tick_loop(stop, 0, echo)
+    assert said == ["tick audit-anchor: anchored event #2 to " + str(path)]
+    tick_loop(_stop_after(2), 0, said.append)
+    assert len(said) == 1  # nothing new: nothing said, nothing anchored
+    assert len(path.read_text().splitlines()) == 1
+
+
+def _stop_after(n: int):
+    """An event that reports 'set' on its n-th wait (the loop runs n times)."""
+    import threading
+
+    class Countdown(threading.Event):
+        waits = 0
+
+        def wait(self, timeout=None):
+            self.waits += 1
+            return self.waits >= n
+
+    return Countdown()
