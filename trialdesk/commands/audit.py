@@ -32,12 +32,18 @@ def verify(chain_only: bool, anchors: str | None) -> None:
     and every tampered row, on failure.
     """
     setup()
+    from django.db import connection
+
     from trialdesk.audit.anchor import AnchorError, check_anchors
     from trialdesk.audit.chain import verify as verify_chain
     from trialdesk.audit.reconcile import reconcile
+    from trialdesk.site.dbroles import privilege_warning
 
     result = verify_chain()
     click.echo(result.summary())
+    warning = privilege_warning(connection)
+    if warning:
+        click.echo(warning)
     failed = not result.ok
     if anchors:
         try:

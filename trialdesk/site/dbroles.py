@@ -119,3 +119,26 @@ def grant_app_role(
             sql.SQL("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {} TO {}").format(schema, ident)
         )
     return grants
+
+
+def privilege_warning(connection: BaseDatabaseWrapper) -> str:
+    """What `audit verify` says when the application's own connection could undo the
+    append-only protection (PostgreSQL: a superuser, or the owner of the audit table)."""
+    if connection.vendor != "postgresql":
+        return ""
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT current_user, r.rolsuper, t.tableowner = current_user "
+            "FROM pg_roles r LEFT JOIN pg_tables t ON t.tablename = %s "
+            "AND t.schemaname = current_schema() WHERE r.rolname = current_user",
+            [AUDIT_EVENTS],
+        )
+        user, superuser, owner = cur.fetchone()
+    if not (superuser or owner):
+        return ""
+    what = "a superuser" if superuser else f"the owner of {AUDIT_EVENTS}"
+    return (
+        f"WARNING: this connection's role {user} is {what}: it can disable the append-only "
+        "trigger; run the application as a role made by `trialdesk db app-role` "
+        "(docs/security/audit.md)"
+    )

@@ -93,6 +93,7 @@ def test_app_role_still_runs_the_application(app_role, personas, settings):
         assert participant.study_id.startswith("01-")
         result = CliRunner().invoke(audit, ["verify"])
         assert result.exit_code == 0, result.output
+        assert "WARNING" not in result.output
     finally:
         connection.close()
         connection.settings_dict.update(saved)
@@ -110,3 +111,14 @@ def test_app_role_command_refuses_a_role_that_owns_the_tables(transactional_db):
     result = CliRunner().invoke(db, ["app-role", owner])
     assert result.exit_code == 1
     assert "superuser" in result.output or "owns" in result.output
+
+
+@pytest.mark.postgres
+def test_verify_warns_when_the_application_connects_as_a_superuser(transactional_db):
+    if connection.vendor != "postgresql":
+        pytest.skip("DATABASE_URL does not point at PostgreSQL")
+    from trialdesk.commands.audit import audit
+
+    result = CliRunner().invoke(audit, ["verify"])
+    assert "WARNING: this connection's role" in result.output
+    assert "can disable the append-only trigger" in result.output
