@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "synth": ("trialdesk.commands.simulate:synth", "Generate a synthetic study dataset."),
     "init": ("trialdesk.commands.web:init", "Create secrets, migrate, load the protocol, admin."),
     "migrate": ("trialdesk.commands.web:migrate", "Apply database migrations."),
+    "db": ("trialdesk.commands.db:db", "PostgreSQL roles: the least-privileged application role."),
     "serve": ("trialdesk.commands.web:serve", "Serve the web app."),
     "load-protocol": ("trialdesk.commands.web:load_protocol", "Load a protocol into the database."),
     "createadmin": ("trialdesk.commands.web:createadmin", "Create an administrator account."),
@@ -29,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "manage": ("trialdesk.commands.web:manage", "Run a Django management command."),
     "audit": ("trialdesk.commands.audit:audit", "Verify and export the audit trail."),
     "demo": ("trialdesk.commands.demo:demo", "Load demonstration data."),
+    "tick": ("trialdesk.commands.tick:tick", "Run the periodic tasks once (cron: every minute)."),
 }
 
 

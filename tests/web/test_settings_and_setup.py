@@ -35,14 +35,20 @@ def test_missing_secret_fails_loudly(tmp_path):
 
 
 def test_bad_debug_value_is_named(tmp_path):
-    env = _env(tmp_path, TRIALDESK_SECRET_KEY="x", TRIALDESK_PII_KEY="y", TRIALDESK_DEBUG="maybe")
+    env = _env(
+        tmp_path,
+        TRIALDESK_SECRET_KEY="x",
+        TRIALDESK_PII_KEY="y",
+        TRIALDESK_AUDIT_KEY="z",
+        TRIALDESK_DEBUG="maybe",
+    )
     result = _settings_probe(env)
     assert result.returncode != 0
     assert "TRIALDESK_DEBUG='maybe'" in result.stderr
 
 
 def test_database_url_selects_the_database(tmp_path):
-    env = _env(tmp_path, TRIALDESK_SECRET_KEY="x", TRIALDESK_PII_KEY="y")
+    env = _env(tmp_path, TRIALDESK_SECRET_KEY="x", TRIALDESK_PII_KEY="y", TRIALDESK_AUDIT_KEY="z")
     assert _settings_probe(env).stdout.split()[0] == "django.db.backends.sqlite3"
     env["DATABASE_URL"] = "postgres://postgres@127.0.0.1:5432/whatever"
     assert _settings_probe(env).stdout.split()[0] == "django.db.backends.postgresql"
@@ -66,6 +72,7 @@ def test_init_creates_admin_once_then_serve_answers(tmp_path):
     assert "created the administrator account" in first.stdout
     assert "password '" in first.stdout
     assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "audit_key").stat().st_mode & 0o777 == 0o600
     second = subprocess.run(
         [TRIALDESK, "init"], env=env, capture_output=True, text=True, timeout=300
     )

@@ -13,6 +13,12 @@ from trialdesk.audit import chain
 from trialdesk.audit.models import AuditEvent
 
 
+def blinded(kind: str, obj, value: Any) -> str:
+    """What an event carries instead of a value blinded readers must not see (an arm, a lot):
+    a keyed digest bound to this object, which `audit verify` compares with the row."""
+    return chain.digest(kind, getattr(obj, "pk", obj), value)
+
+
 def record(
     action: str,
     *,

@@ -1,6 +1,7 @@
-"""The append-only, hash-chained audit trail.
+"""The append-only, MAC-chained audit trail.
 
-Each event stores the hash of the previous one; `chain.verify()` recomputes the chain and names
+Each event stores the HMAC of its content and of the previous event's MAC (keyed by
+`settings.AUDIT_KEY`, held outside the database); `chain.verify()` recomputes the chain and names
 the first broken or missing link. No code path updates or deletes an event: the model refuses it,
 the queryset refuses it, and on PostgreSQL a trigger refuses it too (migration 0002).
 """
@@ -76,8 +77,18 @@ class AuditEvent(models.Model):
 
 
 class AuditChainHead(models.Model):
-    """One row, locked while an event is appended so the chain stays linear under concurrency."""
+    """One row, locked while an event is appended so the chain stays linear under concurrency.
+
+    ``scheme`` and ``key_fingerprint`` say how the chain is keyed (never the key itself), so that
+    a verifier holding another key reports "wrong key" rather than "tampered". Events up to
+    ``legacy_until_seq`` were chained with plain SHA-256 before the key was introduced; that
+    boundary is itself MACed (``legacy_mac``) so that a database writer cannot move it.
+    """
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     last_seq = models.PositiveBigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default="0" * 64)
+    scheme = models.CharField(max_length=32, default="hmac-sha256")
+    key_fingerprint = models.CharField(max_length=32, blank=True)
+    legacy_until_seq = models.PositiveBigIntegerField(default=0)
+    legacy_mac = models.CharField(max_length=64, blank=True)

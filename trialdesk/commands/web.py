@@ -31,6 +31,7 @@ def ensure_local_secrets() -> None:
 
     _ensure_secret("TRIALDESK_SECRET_KEY", "secret_key", lambda: secrets.token_urlsafe(50))
     _ensure_secret("TRIALDESK_PII_KEY", "pii_key", lambda: Fernet.generate_key().decode())
+    _ensure_secret("TRIALDESK_AUDIT_KEY", "audit_key", lambda: secrets.token_urlsafe(32))
 
 
 def _protocol_path(path: str | None) -> Path:
@@ -47,12 +48,16 @@ def _protocol_path(path: str | None) -> Path:
 )
 def init(protocol_path: str | None, url: str) -> None:
     """Secrets (once), migrations, protocol, admin account (once); prints how to log in."""
+    from trialdesk.commands.db import refresh_grants, use_owner_connection
+
     ensure_local_secrets()
+    app_role = use_owner_connection()
     setup()
     from django.core.management import call_command
 
     call_command("migrate", interactive=False, verbosity=0)
     click.echo("database migrated")
+    refresh_grants(app_role)
     _load(_protocol_path(protocol_path))
     _ensure_admin(url.rstrip("/"))
     click.echo(
@@ -114,11 +119,16 @@ def _ensure_admin(url: str) -> None:
 
 @click.command()
 def migrate() -> None:
-    """Apply database migrations (DATABASE_URL or the embedded SQLite file)."""
+    """Apply database migrations (as TRIALDESK_OWNER_DATABASE_URL when set, else DATABASE_URL,
+    else the embedded SQLite file), then refresh the application role's grants."""
+    from trialdesk.commands.db import refresh_grants, use_owner_connection
+
+    app_role = use_owner_connection()
     setup()
     from django.core.management import call_command
 
     call_command("migrate", interactive=False)
+    refresh_grants(app_role)
 
 
 @click.command("load-protocol")
@@ -134,10 +144,21 @@ def load_protocol(path: str, reason: str) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--threads", default=8, show_default=True, type=int)
-def serve(host: str, port: int, threads: int) -> None:
+@click.option(
+    "--tick/--no-tick",
+    default=True,
+    show_default=True,
+    help="run `trialdesk tick` in-process every minute (use --no-tick when cron runs it)",
+)
+def serve(host: str, port: int, threads: int, tick: bool) -> None:
     """Serve the web app with waitress (a production WSGI server; static files by WhiteNoise)."""
     setup()
     from waitress import serve as waitress_serve
+
+    if tick:
+        from trialdesk.commands.tick import start_in_process
+
+        start_in_process()
 
     from trialdesk.site.wsgi import application
 

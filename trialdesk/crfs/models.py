@@ -104,6 +104,8 @@ class ItemValue(models.Model):
             "value": self.value,
             "unit": self.unit,
             "status": self.status,
+            "num_value": self.num_value,
+            "version": self.version,
         }
 
 

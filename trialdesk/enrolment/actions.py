@@ -215,6 +215,7 @@ def do_confirm_eligibility(
             new={
                 "signed": True,
                 "printed_name": sig.printed_name,
+                "signed_at": sig.signed_at,
                 "meaning": meaning,
                 "values_sha256": assessment.values_sha256,
             },

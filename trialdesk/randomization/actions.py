@@ -32,7 +32,7 @@ from django.utils import timezone
 from trialdesk.accounts import reauth
 from trialdesk.accounts.access import Access, require_at
 from trialdesk.accounts.models import Membership, Role
-from trialdesk.audit.actions import record
+from trialdesk.audit.actions import blinded, record
 from trialdesk.core.randomization import (
     ListEntry,
     ListSpec,
@@ -377,6 +377,7 @@ def do_randomize_participant(
             new={
                 "randomization_number": slot.randomization_number,
                 "kit_code": slot.kit_code,
+                "arm_digest": blinded("arm", allocation, arm),
             },
             reason=reason or "randomized",
         )
@@ -671,6 +672,7 @@ def do_record_preparation(
                 "volume_ml": str(volume_ml),
                 "prepared_at": prepared_at,
                 "lot": "recorded (unblinded)",
+                "lot_digest": blinded("lot", row, row.lot),
             },
         )
     return row

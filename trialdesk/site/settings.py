@@ -6,6 +6,11 @@ Environment:
   DATABASE_URL            sqlite:///path or postgres://user@host:port/db (default: SQLite in the data dir)
   TRIALDESK_SECRET_KEY    Django secret key (default: read from <data dir>/secret_key, made by `trialdesk init`)
   TRIALDESK_PII_KEY       Fernet key that encrypts identifying data (default: <data dir>/pii_key)
+  TRIALDESK_AUDIT_KEY     key of the audit trail's HMAC chain (default: <data dir>/audit_key);
+                          keep it out of the database and its backups (docs/security/audit.md)
+  TRIALDESK_OWNER_DATABASE_URL  the table owner's URL, used only by `trialdesk migrate`/`init`
+                          when DATABASE_URL is the least-privileged application role
+  TRIALDESK_AUDIT_ANCHOR_FILE   where `trialdesk tick` appends the audit chain's head
   TRIALDESK_DEBUG         "1" to turn DEBUG on (off by default)
   TRIALDESK_ALLOWED_HOSTS comma-separated host names (default: 127.0.0.1,localhost)
   TRIALDESK_PROTOCOL      path of the protocol file (default: protocols/nct07183384.yaml)
@@ -75,6 +80,7 @@ def _database() -> dict:
 DEBUG = _flag("TRIALDESK_DEBUG")
 SECRET_KEY = _secret("TRIALDESK_SECRET_KEY", "secret_key")
 PII_KEY = _secret("TRIALDESK_PII_KEY", "pii_key")
+AUDIT_KEY = _secret("TRIALDESK_AUDIT_KEY", "audit_key")
 ALLOWED_HOSTS = [
     h.strip()
     for h in os.environ.get("TRIALDESK_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")

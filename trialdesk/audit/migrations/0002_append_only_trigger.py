@@ -1,7 +1,8 @@
 """On PostgreSQL, refuse UPDATE and DELETE of audit events in the database itself.
 
 TRUNCATE is not trapped: the test framework empties tables with it between transactional tests;
-in production the application role is granted no TRUNCATE privilege (see the deployment notes).
+in production the application role is granted no TRUNCATE privilege and owns no table, so it
+cannot disable this trigger either (`trialdesk db app-role`, docs/security/audit.md).
 """
 
 from django.db import migrations
