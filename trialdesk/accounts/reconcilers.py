@@ -14,6 +14,7 @@ from trialdesk.audit.reconcile import Reconciler, State, register
 USER_KEYS = ("username", "email", "is_active", "is_staff", "is_superuser")
 MEMBERSHIP_KEYS = ("user_id", "role", "site_id", "active")
 SITE_KEYS = ("code", "name", "city", "active")
+ROLE_REQUEST_KEYS = ("role", "status")
 
 
 def _present(*keys: str) -> Callable:
@@ -55,4 +56,12 @@ def register_all() -> None:
     register(
         "accounts.site",
         Reconciler(_rows("accounts.Site", SITE_KEYS), _present(*SITE_KEYS), ("create", "change")),
+    )
+    register(
+        "accounts.rolerequest",
+        Reconciler(
+            _rows("accounts.RoleRequest", ROLE_REQUEST_KEYS),
+            _present(*ROLE_REQUEST_KEYS),
+            ("create", "status"),
+        ),
     )

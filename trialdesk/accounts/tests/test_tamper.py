@@ -71,3 +71,19 @@ def test_user_inserted_and_site_renamed_behind_the_application_are_named(persona
     assert "no audit event" in _named("accounts.user", user.pk)[0]
     site = Site.objects.get(code="02")
     assert "Elsewhere" in _named("accounts.site", site.pk)[0]
+
+
+def test_role_request_approved_behind_the_application_is_named(personas):
+    from trialdesk.accounts.actions import do_request_role
+    from trialdesk.accounts.models import RoleRequest
+
+    req = do_request_role(
+        personas["monitor"],
+        role=Role.PHARMACIST,
+        site=Site.objects.get(code="01"),
+        acting_user=personas["admin"],
+        reason="covering the pharmacy during leave",
+    )
+    RoleRequest.objects.filter(pk=req.pk).update(status=RoleRequest.Status.APPROVED)
+    problems = _named("accounts.rolerequest", req.pk)
+    assert problems and "status: audited 'pending', found 'approved'" in problems[0]

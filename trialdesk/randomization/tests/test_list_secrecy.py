@@ -109,10 +109,11 @@ def test_the_randomize_event_carries_no_list_position(personas, login):
     rlist = setup_list(personas)
     [a, *_] = _randomize(personas)
     event = AuditEvent.objects.get(action="randomize", participant=a.participant.study_id)
-    assert event.new_value == {
-        "randomization_number": a.randomization_number,
-        "kit_code": a.kit_code,
-    }
+    assert set(event.new_value) == {"randomization_number", "kit_code", "arm_digest"}
+    assert event.new_value["randomization_number"] == a.randomization_number
+    assert event.new_value["kit_code"] == a.kit_code
+    # The keyed digest lets `audit verify` compare the arm without revealing it.
+    assert a.arm not in str(event.new_value)
     body = login("monitor").get(f"/audit/participant/{a.participant.study_id}/").content.decode()
     assert a.kit_code in body and rlist.sha256[:12] not in body and "slot_sequence" not in body
 
