@@ -109,3 +109,15 @@ def test_active_session_ends_at_the_absolute_maximum(client, personas, settings)
         clock.shift(step)
         assert client.get(home).status_code == 302
         assert "_auth_user_id" not in client.session
+
+
+def test_lockouts_cannot_be_cleared_in_the_admin(admin_client):
+    """A superuser must not lift the lockout that wrong re-entered passwords triggered."""
+    assert admin_client.get("/admin/").status_code == 200
+    assert admin_client.get("/admin/axes/accessattempt/").status_code == 404
+    assert admin_client.get("/admin/axes/accesslockout/").status_code == 404
+
+
+def test_page_language_is_declared(client, settings):
+    page = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="id").content.decode()
+    assert '<html lang="id">' in page

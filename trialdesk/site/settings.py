@@ -136,6 +136,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "trialdesk.accounts.context.membership",
@@ -177,6 +178,9 @@ AXES_COOLOFF_TIME = 0.5
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+# Lockouts are not editable in Django's admin: a superuser must not clear the lockout that
+# password re-entry at signing or unblinding triggered (21 CFR 11.300(d)); they expire.
+AXES_ENABLE_ADMIN = False
 
 
 def _seconds(name: str, default: int, minimum: int = 60) -> int:
