@@ -92,12 +92,15 @@ def _where(loc) -> str:
     return ".".join(parts) or "request"
 
 
-def _allowed(err: dict) -> str:
+#: Parameters whose whole range is worth naming in a refusal.
+RANGES = {"repeat": (1, actions.MAX_REPEAT), "revision": (0, 2**31 - 1)}
+
+
+def _allowed(where: str, err: dict) -> str:
+    if where in RANGES:
+        return "allowed range {} to {}".format(*RANGES[where])
     ctx = err.get("ctx") or {}
-    bounds = {k: ctx[k] for k in ("ge", "gt", "le", "lt", "expected") if k in ctx}
-    if "ge" in bounds and "le" in bounds:
-        return f"allowed range {bounds['ge']} to {bounds['le']}"
-    return ", ".join(f"{k} {v}" for k, v in bounds.items())
+    return ", ".join(f"{k} {ctx[k]}" for k in ("ge", "gt", "le", "lt", "expected") if k in ctx)
 
 
 @api.exception_handler(ValidationError)
@@ -113,8 +116,10 @@ def _invalid(request, exc: ValidationError):
         elif kind == "extra_forbidden":
             message = "unknown field: it is not accepted here"
         else:
-            allowed = _allowed(err)
-            message = err.get("msg", "invalid") + (f" ({allowed})" if allowed else "")
+            shown = str(err.get("input", ""))[:40]
+            allowed = _allowed(where, err)
+            message = f"{where} = {shown!r}: {err.get('msg', 'invalid')}"
+            message += f" ({allowed})" if allowed else ""
         errors[where] = message
     detail = "; ".join(f"{k}: {v}" for k, v in errors.items())
     return api.create_response(request, {"detail": detail, "errors": errors}, status=422)
