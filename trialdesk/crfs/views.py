@@ -14,8 +14,8 @@ from trialdesk.accounts.access import get_access, require_role
 from trialdesk.accounts.models import Role
 from trialdesk.audit.models import AuditEvent
 from trialdesk.core.numbers import NumberSyntaxError, parse_integer_text
-from trialdesk.core.text import LIMITS
 from trialdesk.core.protocol.models import FieldType
+from trialdesk.core.text import LIMITS
 from trialdesk.crfs import actions, engine
 from trialdesk.crfs.models import ClinicalAlert, FormInstance, ItemValue, Query
 from trialdesk.crfs.values import form_context
