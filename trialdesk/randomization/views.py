@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 
 from trialdesk.accounts.access import ALL_STAFF_ROLES, get_access, require_role
 from trialdesk.accounts.models import Role
+from trialdesk.core.numbers import NumberSyntaxError, parse_integer_text, parse_number_text
 from trialdesk.core.randomization import simulate_balance
 from trialdesk.enrolment import services as enrolment
 from trialdesk.randomization import actions, services
@@ -60,9 +61,13 @@ def _when(text: str) -> dt.datetime | None:
 
 
 def _decimal(text: str) -> Decimal | None:
+    """A volume in the one number syntax (trialdesk.core.numbers); None when it is not one
+    (Decimal alone would take 'NaN', '1e3' and Arabic-Indic digits)."""
+    t = (text or "").strip()
     try:
-        return Decimal((text or "").strip())
-    except InvalidOperation:
+        parse_number_text(t, name="volume_ml")
+        return Decimal(t.replace(",", "."))
+    except (NumberSyntaxError, InvalidOperation):
         return None
 
 
@@ -308,15 +313,25 @@ def _post_list(request):
         messages.error(request, str(exc) if str(exc) else "enter a whole-number seed")
 
 
+MIN_SIMULATIONS, MAX_SIMULATIONS = 10, 100_000
+
+
 @require_role(*LIST_ROLES)
 def report(request):
     rlist = RandomizationList.objects.filter(active=True).first()
     p = get_protocol()
     spec = actions.spec_of(rlist) if rlist else services.spec_from_protocol(p, slots_per_stratum=40)
     n = p.study.target_enrollment
-    sims = int(request.GET.get("simulations") or (200 if spec.method == "minimization" else 10000))
+    default = 200 if spec.method == "minimization" else 10000
+    try:  # finding 7: the one number syntax and a named range, never a 500
+        sims = parse_integer_text(
+            request.GET.get("simulations") or str(default),
+            name="simulations", minimum=MIN_SIMULATIONS, maximum=MAX_SIMULATIONS,
+        )  # fmt: skip
+    except NumberSyntaxError as exc:
+        return render(request, "invalid_request.html", {"message": str(exc)}, status=422)
     result = simulate_balance(
-        spec=spec, n_participants=n, n_simulations=min(sims, 100000), rng=np.random.default_rng()
+        spec=spec, n_participants=n, n_simulations=sims, rng=np.random.default_rng()
     )
     per_stratum = []
     if rlist:
