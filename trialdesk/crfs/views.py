@@ -226,6 +226,14 @@ def refused(request, message: str, status: int = 422):
     return render(request, "invalid_request.html", {"message": message}, status=status)
 
 
+def own_text_limits(view):
+    """For trialdesk.site.input_limits: this view checks every text it accepts itself (the
+    protocol's fields by their max_length, the reason by core.text.LIMITS)."""
+    view.own_text_limits = True
+    return view
+
+
+@own_text_limits
 @require_role(*READ_ROLES)
 def form_page(request, visit_pk: int, form_code: str, repeat: int = 1):
     if problem := actions.repeat_problem(repeat):
@@ -314,6 +322,7 @@ def _save(request, visit, form_code, repeat):
     return redirect("crfs:form", visit_pk=visit.pk, form_code=form_code, repeat=repeat)
 
 
+@own_text_limits
 @require_role(*ENTRY_ROLES)
 def validate(request, visit_pk: int, form_code: str, repeat: int = 1):
     """htmx: evaluate the form as typed (nothing saved) and return the fields partial."""
