@@ -75,3 +75,22 @@ def test_a_text_at_the_limit_passes_the_check(field):
     assert check_text(field, "y" * limit) == "y" * limit
     with pytest.raises(ValueError, match=f"at most {limit} allowed"):
         check_text(field, "y" * (limit + 1))
+
+
+def test_a_nul_character_in_any_parameter_is_422_naming_it(client, personas, participant_a):
+    """PostgreSQL refuses NUL in text with an exception: the fuzz found 500s on /participants/
+    %00/, the eCRF API path and ?action=%00; now each is refused naming the parameter."""
+    client.force_login(personas["coord_a"])
+    sid = participant_a.study_id
+    cases = [
+        ("/participants/a%00b/", "study_id"),
+        (f"/crfs/api/participants/{sid}/visits/%00/forms/vitals", "visit_code"),
+        (f"/audit/participant/{sid}/?action=%00", "action"),
+    ]
+    for url, name in cases:
+        response = client.get(url)
+        assert response.status_code == 422, url
+        assert f"{name}: a NUL character is not allowed" in response.content.decode()
+    response = client.post(f"/visits/unscheduled/{sid}/", {"reason": "a\x00b"})
+    assert response.status_code == 422
+    assert "reason: a NUL character is not allowed" in response.content.decode()

@@ -159,3 +159,40 @@ def test_the_enumeration_finds_the_known_parameters():
     assert {"format", "from", "to"} <= found["/audit/export/"]
     assert "simulations" in found["/randomization/report/"]
     assert dt  # (the module imports datetime for fixtures elsewhere)
+
+
+POST_NAMES = re.compile(r"""(?:request\.POST|post)\.get(?:list)?\(\s*["'](\w+)["']""")
+ACTIONS = re.compile(r"""what == ["'](\w+)["']""")
+POST_HOSTILE = ["-1", "abc", "x" * 3000, "١٢٠", "\x00", "a\x00b", "99999999999", "", "1e3"]
+WRITERS = ["coord_a", "inv_a", "pharm_a", "dm", "monitor", "ustat", "admin"]
+
+
+@pytest.mark.slow
+def test_hostile_form_fields_never_crash(fuzz_world, personas):
+    """Beyond path and query: every POST key a view module reads, one at a time, with each
+    action the module dispatches on."""
+    clients, failures, sent = _clients(personas), [], 0
+    clients = {who: clients[who] for who in WRITERS}
+    for raw, callback in _endpoints():
+        if "/api/" in raw:
+            continue  # JSON bodies are validated by the ninja schemas
+        func = getattr(callback, "func", callback)
+        source = inspect.getsource(importlib.import_module(inspect.unwrap(func).__module__))
+        keys = sorted(set(POST_NAMES.findall(source)) - {"action", "csrfmiddlewaretoken"})
+        actions = sorted(set(ACTIONS.findall(source))) or [""]
+        url = _fill(raw, fuzz_world)
+        for action in actions:
+            for key in keys:
+                for value in POST_HOSTILE:
+                    data = {"action": action, key: value} if action else {key: value}
+                    for who, client in clients.items():
+                        response = client.post(url, data)
+                        sent += 1
+                        body = b"" if response.streaming else response.content
+                        if response.status_code >= 500 or b"Traceback" in body:
+                            failures.append(
+                                f"{who} POST {url} {action}:{key}={value[:20]!r} -> "
+                                f"{response.status_code}"
+                            )
+    assert sent > 1000
+    assert not failures, f"{len(failures)} of {sent} requests crashed:\n" + "\n".join(failures[:60])

@@ -5,7 +5,8 @@ characters). Views check the fields they read and answer with their own page; th
 applies the same table to every POST (form-encoded, multipart, and the top level of a JSON
 body) before any view runs, so a path that forgets is still covered, and turns a
 `TextTooLong` raised anywhere below (the audit `record()` backstop) into a 422 that names the
-field, its length and the maximum — never a 500.
+field, its length and the maximum — never a 500. A NUL character in any path parameter, query
+parameter or form field is refused the same way (422 naming the parameter).
 
 Views whose keys are the protocol's own fields (the eCRF page, where a text field's limit comes
 from the protocol) opt out by carrying `own_text_limits = True` (an attribute, so no app imports
@@ -42,6 +43,23 @@ def _texts(request):
                     yield key, value
 
 
+def _nul_parameter(request, view_kwargs) -> str:
+    """The first path parameter, query parameter or form field holding a NUL character: no
+    text here may contain one (PostgreSQL cannot store it and refuses it with an exception,
+    which would be a 500)."""
+    for name, value in view_kwargs.items():
+        if isinstance(value, str) and "\x00" in value:
+            return name
+    for name, values in request.GET.lists():
+        if "\x00" in name or any("\x00" in v for v in values):
+            return name.replace("\x00", "\\0")
+    if request.method == "POST" and request.content_type in FORM_TYPES:
+        for name, values in request.POST.lists():
+            if "\x00" in name or any("\x00" in v for v in values):
+                return name.replace("\x00", "\\0")
+    return ""
+
+
 def refused(request, exc: TextTooLong):
     message = str(exc)
     if request.content_type in JSON_TYPES or "/api/" in request.path:
@@ -57,6 +75,9 @@ class InputLimitsMiddleware:
         return self.get_response(request)
 
     def process_view(self, request, view_func, view_args, view_kwargs):
+        nul = _nul_parameter(request, view_kwargs)
+        if nul:
+            return refused(request, TextTooLong(f"{nul}: a NUL character is not allowed", nul))
         if request.method not in ("POST", "PUT", "PATCH"):
             return None
         if getattr(view_func, "own_text_limits", False):
