@@ -75,6 +75,11 @@ class InputLimitsMiddleware:
         return self.get_response(request)
 
     def process_view(self, request, view_func, view_args, view_kwargs):
+        if request.method in ("POST", "PUT", "PATCH"):
+            # Read the raw body before request.POST: parsing multipart consumes the stream, and
+            # a view that reads request.body afterwards (the ninja APIs) would fail. Bounded by
+            # DATA_UPLOAD_MAX_MEMORY_SIZE (Django answers 400 beyond it).
+            request.body  # noqa: B018
         nul = _nul_parameter(request, view_kwargs)
         if nul:
             return refused(request, TextTooLong(f"{nul}: a NUL character is not allowed", nul))
