@@ -11,6 +11,7 @@ from typing import Any
 
 from trialdesk.audit import chain
 from trialdesk.audit.models import AuditEvent
+from trialdesk.core.text import check_text
 
 
 def blinded(kind: str, obj, value: Any) -> str:
@@ -33,6 +34,9 @@ def record(
     new: Any = None,
     reason: str = "",
 ) -> AuditEvent:
+    # Backstop for finding 9: views refuse long free text first, with the field's own limit;
+    # this refuses (and so rolls back the whole action) whatever slipped past them.
+    check_text("reason", reason, kind="audit_reason")
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or obj.pk

@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import io
 import json
+import re
 from collections.abc import Iterator
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -19,6 +20,21 @@ COLUMNS = (
     "prev_hash", "hash",
 )  # fmt: skip
 FORMATS = ("csv", "json")
+#: Cells a spreadsheet reads as a formula (OWASP "CSV Injection"): =, +, -, @, tab, CR.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?", re.ASCII)
+
+
+def safe_cell(value):
+    """A CSV cell that no spreadsheet evaluates: text starting with a formula character gets a
+    leading single quote (OWASP). A plain number (``-12``, ``-0.5``) is left alone: a sign
+    followed only by digits is read as a number literal, never as a formula, and prefixing it
+    would turn every negative value into text."""
+    if not isinstance(value, str) or not value.startswith(FORMULA_START):
+        return value
+    if _PLAIN_NUMBER.fullmatch(value):
+        return value
+    return "'" + value
 
 
 def events(
@@ -59,7 +75,10 @@ def stream(fmt: str, start=None, end=None) -> Iterator[str]:
         for event in events(start, end):
             row = _row(event)
             writer.writerow(
-                [_json(row[c]) if c in ("old_value", "new_value") else row[c] for c in COLUMNS]
+                [
+                    safe_cell(_json(row[c]) if c in ("old_value", "new_value") else row[c])
+                    for c in COLUMNS
+                ]
             )
             if buf.tell() > 64_000:
                 yield buf.getvalue()

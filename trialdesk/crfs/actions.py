@@ -20,6 +20,7 @@ from trialdesk.accounts import reauth
 from trialdesk.accounts.access import require_at
 from trialdesk.accounts.models import Membership, Role
 from trialdesk.audit.actions import record
+from trialdesk.core.text import TextTooLong, check_text
 from trialdesk.crfs import engine
 from trialdesk.crfs.models import (
     ClinicalAlert,
@@ -48,6 +49,63 @@ class CrfError(ValueError):
         super().__init__(message)
         self.errors = errors or {"__form__": message}
         self.result = result
+
+
+class StaleRevision(CrfError):
+    """The form changed since the caller read it (optimistic concurrency): HTTP 409."""
+
+    def __init__(self, expected: int, current: int):
+        super().__init__(
+            f"someone else saved this form after you opened it (your revision {expected}, "
+            f"the form is now at revision {current}): nothing was saved; reload the form to see "
+            "their changes",
+            {"revision": f"stale: the form is now at revision {current}"},
+        )
+        self.expected, self.current = expected, current
+
+
+def clean_text(field_name: str, text: str | None, kind: str | None = None) -> str:
+    """Free text within its limit (trialdesk.core.text.LIMITS), stripped; else CrfError."""
+    try:
+        return check_text(field_name, text, kind)
+    except TextTooLong as exc:
+        raise CrfError(str(exc), {field_name: str(exc)}) from exc
+
+
+#: Repeats of one form at one visit (AE and medication logs): 1 to MAX_REPEAT.
+MAX_REPEAT = 999
+#: Keys of a page POST that are not field values.
+CONTROL_KEYS = frozenset({"csrfmiddlewaretoken", "revision", "reason", "save", "complete"})
+
+
+def repeat_problem(repeat) -> str | None:
+    """None when `repeat` is a storable form repeat, else the message naming the range."""
+    if isinstance(repeat, bool) or not isinstance(repeat, int) or not 1 <= repeat <= MAX_REPEAT:
+        return f"repeat = {repeat} is outside the allowed range 1 to {MAX_REPEAT}"
+    return None
+
+
+def unexpected_fields(form, values=(), units=()) -> dict[str, str]:
+    """Keys that are not entry fields of `form` → why each is refused (finding 11: nothing a
+    client sends is silently dropped)."""
+    problems: dict[str, str] = {}
+    for key in values:
+        fld = form.fields.get(key)
+        if fld is None:
+            problems[key] = f"{key}: form {form.code} has no such field"
+        elif fld.derived:
+            problems[key] = f"{key}: a derived value, calculated by the system; it cannot be sent"
+        elif fld.entry != "site":
+            problems[key] = f"{key}: a system field, set by the system; it cannot be sent"
+    for key in units:
+        fld = form.fields.get(key)
+        if key in problems:
+            continue
+        if fld is None or fld.derived or fld.entry != "site":
+            problems[key] = f"{key}: form {form.code} has no entry field of that name for a unit"
+        elif not fld.units:
+            problems[key] = f"{key}: this field has one fixed unit ({fld.unit or 'none'})"
+    return problems
 
 
 @dataclass
@@ -116,11 +174,27 @@ def do_save_form(
     expected_revision: int | None = None,
     lang: str = "en",
 ) -> SaveOutcome:
-    """Validate and store one form. Hard errors refuse the whole save (nothing is written)."""
+    """Validate and store one form. Hard errors refuse the whole save (nothing is written).
+
+    `expected_revision` is the form's revision the caller read; the web page and the API always
+    pass it (a stale one raises StaleRevision, checked under the row lock). Only programmatic
+    callers (demo loader, test fixtures) may pass None.
+    """
     p = get_protocol()
     form = p.form(form_code)
     if form_code not in forms_at_visit(visit):
         raise CrfError(f"form {form_code} is not collected at visit {visit.code}")
+    problem = repeat_problem(repeat)
+    if problem:
+        raise CrfError(problem, {"repeat": problem})
+    reason = clean_text("reason", reason)
+    unexpected = unexpected_fields(form, raw, units or {})
+    if unexpected:
+        raise CrfError(
+            "the form was not saved: it names fields that cannot be entered: "
+            + ", ".join(sorted(unexpected)),
+            unexpected,
+        )
     if visit.missed:
         raise CrfError(
             f"visit {visit.code} was recorded as missed ({visit.missed_reason}): record its date "
@@ -135,10 +209,7 @@ def do_save_form(
         )
         fi = _lock_form(fi)
         if expected_revision is not None and expected_revision != fi.revision:
-            raise CrfError(
-                f"someone else saved this form after you opened it (revision {expected_revision} → "
-                f"{fi.revision}): nothing was saved; reload the form to see their changes"
-            )
+            raise StaleRevision(expected_revision, fi.revision)
         if fi.status == S.LOCKED:
             raise CrfError(f"form {form_code} is locked by data management: it cannot be changed")
         context = form_context(participant, visit, exclude_form=fi)
@@ -481,6 +552,7 @@ def notify_investigators(alert: ClinicalAlert) -> None:
 
 
 def do_acknowledge_alert(alert: ClinicalAlert, acting_user, *, note: str = "") -> None:
+    note = clean_text("note", note)
     site_id = alert.participant.site_id
     role = require_at(acting_user, (Role.INVESTIGATOR,), site_id, "acknowledge clinical alerts")
     with transaction.atomic(durable=True):
@@ -503,6 +575,7 @@ def do_acknowledge_alert(alert: ClinicalAlert, acting_user, *, note: str = "") -
 
 # --------------------------------------------------------------------------- manual queries
 def do_open_query(fi: FormInstance, acting_user, *, item: str, text: str) -> Query:
+    text, item = clean_text("text", text), clean_text("item", item)
     if not text.strip():
         raise CrfError("write the question")
     role = require_at(acting_user, QUERY_ROLES, fi.participant.site_id, "raise queries")
@@ -535,6 +608,7 @@ def do_open_query(fi: FormInstance, acting_user, *, item: str, text: str) -> Que
 
 
 def _query_step(q: Query, acting_user, roles, what, kind, new_status, text, allowed_from) -> Query:
+    text = clean_text("text", text)
     if not text.strip():
         raise CrfError("write a message")
     fi = q.form
@@ -697,6 +771,7 @@ def do_sign_form(
 
 
 def do_lock_form(fi: FormInstance, acting_user, *, reason: str = "") -> FormInstance:
+    reason = clean_text("reason", reason)
     role = require_at(acting_user, (Role.DATA_MANAGER,), fi.participant.site_id, "lock forms")
     with transaction.atomic(durable=True):
         fi = _lock_form(fi)
@@ -719,6 +794,7 @@ def do_lock_form(fi: FormInstance, acting_user, *, reason: str = "") -> FormInst
 
 
 def do_unlock_form(fi: FormInstance, acting_user, *, reason: str) -> FormInstance:
+    reason = clean_text("reason", reason)
     if not reason.strip():
         raise CrfError("say why the form is unlocked")
     role = require_at(acting_user, (Role.DATA_MANAGER,), fi.participant.site_id, "unlock forms")

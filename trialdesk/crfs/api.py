@@ -3,10 +3,15 @@ form (the same `do_save_form` as the page, same messages), list queries."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from ninja import NinjaAPI, Schema, Status
+from ninja import Query as QueryParam
+from ninja.errors import ValidationError
 from ninja.security import django_auth
+from pydantic import ConfigDict, Field
 
 from trialdesk.accounts.access import get_access
 from trialdesk.crfs import actions
@@ -48,6 +53,7 @@ class FormOut(Schema):
     visit: str
     form: str
     repeat: int
+    revision: int
     status: str
     items: list[ItemOut]
     queries: list[QueryOut]
@@ -56,15 +62,67 @@ class FormOut(Schema):
 
 
 class FormSpec(Schema):
+    """A save. `revision` is the form's revision the client read (GET returns it; 0 for a form
+    never saved): mandatory, and a stale one is answered 409. Unknown keys are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+    revision: int = Field(ge=0, le=2**31 - 1)
     values: dict[str, str | list[str]]
     units: dict[str, str] = {}
     reason: str = ""
     complete: bool = False
 
 
+class FormParams(Schema):
+    repeat: int = Field(1, ge=1, le=actions.MAX_REPEAT)
+
+
+class QueryListParams(Schema):
+    status: Literal["open", "all"] = "open"
+
+
 class ErrorsOut(Schema):
     detail: str
     errors: dict[str, str] = {}
+
+
+def _where(loc) -> str:
+    """('body', 'spec', 'values', 'x') → 'values.x'; ('query', 'repeat') → 'repeat'."""
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "spec", "params")]
+    return ".".join(parts) or "request"
+
+
+#: Parameters whose whole range is worth naming in a refusal.
+RANGES = {"repeat": (1, actions.MAX_REPEAT), "revision": (0, 2**31 - 1)}
+
+
+def _allowed(where: str, err: dict) -> str:
+    if where in RANGES:
+        return "allowed range {} to {}".format(*RANGES[where])
+    ctx = err.get("ctx") or {}
+    return ", ".join(f"{k} {ctx[k]}" for k in ("ge", "gt", "le", "lt", "expected") if k in ctx)
+
+
+@api.exception_handler(ValidationError)
+def _invalid(request, exc: ValidationError):
+    """Schema errors in the same shape as every other refusal: each field named, with what is
+    allowed (ranges from the schema), never the input echoed back at length."""
+    errors: dict[str, str] = {}
+    for err in exc.errors:
+        where = _where(err.get("loc", ()))
+        kind = err.get("type", "")
+        if kind == "missing":
+            message = "required"
+        elif kind == "extra_forbidden":
+            message = "unknown field: it is not accepted here"
+        else:
+            shown = str(err.get("input", ""))[:40]
+            allowed = _allowed(where, err)
+            message = f"{where} = {shown!r}: {err.get('msg', 'invalid')}"
+            message += f" ({allowed})" if allowed else ""
+        errors[where] = message
+    detail = "; ".join(f"{k}: {v}" for k, v in errors.items())
+    return api.create_response(request, {"detail": detail, "errors": errors}, status=422)
 
 
 def _query_out(q: Query) -> QueryOut:
@@ -92,6 +150,7 @@ def _form_out(visit, form_code: str, repeat: int, outcome=None) -> FormOut:
         visit=visit.code,
         form=form_code,
         repeat=repeat,
+        revision=fi.revision if fi else 0,
         status=fi.status if fi else FormInstance.Status.NOT_STARTED,
         items=[
             ItemOut(
@@ -117,7 +176,10 @@ def _form_out(visit, form_code: str, repeat: int, outcome=None) -> FormOut:
 
 
 @api.get("/participants/{study_id}/visits/{visit_code}/forms/{form_code}", response=FormOut)
-def read_form(request, study_id: str, visit_code: str, form_code: str, repeat: int = 1):
+def read_form(
+    request, study_id: str, visit_code: str, form_code: str, params: QueryParam[FormParams]
+):
+    repeat = params.repeat
     visit = _visit(request, study_id, visit_code)
     if form_code not in actions.forms_at_visit(visit):
         raise Http404("this form is not collected at this visit")
@@ -126,11 +188,17 @@ def read_form(request, study_id: str, visit_code: str, form_code: str, repeat: i
 
 @api.post(
     "/participants/{study_id}/visits/{visit_code}/forms/{form_code}",
-    response={200: FormOut, 422: ErrorsOut},
+    response={200: FormOut, 409: ErrorsOut, 422: ErrorsOut},
 )
 def save_form(
-    request, study_id: str, visit_code: str, form_code: str, spec: FormSpec, repeat: int = 1
+    request,
+    study_id: str,
+    visit_code: str,
+    form_code: str,
+    spec: FormSpec,
+    params: QueryParam[FormParams],
 ):
+    repeat = params.repeat
     visit = _visit(request, study_id, visit_code)
     if not get_access(request).can(ENTRY_ROLES, visit.participant.site_id):
         raise PermissionDenied("your role does not allow data entry here")
@@ -140,14 +208,18 @@ def save_form(
         outcome = actions.do_save_form(
             visit, form_code, request.user, raw=spec.values, units=spec.units,
             reason=spec.reason, complete=spec.complete, repeat=repeat,
+            expected_revision=spec.revision,
         )  # fmt: skip
+    except actions.StaleRevision as exc:
+        return Status(409, ErrorsOut(detail=str(exc), errors=exc.errors))
     except actions.CrfError as exc:
         return Status(422, ErrorsOut(detail=str(exc), errors=exc.errors))
     return _form_out(visit, form_code, repeat, outcome)
 
 
 @api.get("/queries", response=list[QueryOut])
-def list_queries(request, status: str = "open"):
+def list_queries(request, params: QueryParam[QueryListParams]):
+    status = params.status
     if not get_access(request).has_role(*READ_ROLES):
         raise PermissionDenied("your role does not see queries")
     qs = Query.objects.filter(participant__in=visible_participants(request)).select_related(

@@ -10,21 +10,26 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from trialdesk.core.numbers import (
+    SYNTAX,
+    NumberSyntaxError,
+    decimal_places,
+    looks_grouped,
+    parse_number_text,
+)
 from trialdesk.core.protocol.models import FieldType, Form, FormField
 from trialdesk.core.rules import Truth, is_missing
+from trialdesk.core.text import FORM_TEXT_DEFAULT
 from trialdesk.core.units import UnitError, convert
 
 BOOLEAN_WORDS = {
     "yes": True, "y": True, "true": True, "1": True, "on": True, "ya": True,
     "no": False, "n": False, "false": False, "0": False, "off": False, "tidak": False,
 }  # fmt: skip
-MAX_TEXT = 2000
-_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
-_THOUSANDS = re.compile(r"\d{1,3}(\.\d{3})+")
+MAX_TEXT = FORM_TEXT_DEFAULT
 
 
 class FieldInvalid(ValueError):
@@ -95,20 +100,27 @@ def _limits(lo: float | None, hi: float | None, unit: str | None) -> str:
 
 # --------------------------------------------------------------------------- parsing
 def parse_number(text: str, fld: FormField, entered_unit: str) -> float:
-    t = text.strip().replace(" ", "").replace("\u00a0", "")
+    """The one number syntax (`trialdesk.core.numbers.SYNTAX`); everything else is refused."""
+    t = text.strip()
     if "," in t and "." in t:
         raise FieldInvalid(
-            f"{fld.code} = '{text}': use either a decimal comma or a decimal point, not both"
+            f"{fld.code} = '{text}': use either a decimal comma or a decimal point, not both "
+            f"(write {SYNTAX})"
         )
-    if entered_unit.startswith("/") and _THOUSANDS.fullmatch(t):
-        t = t.replace(".", "")  # 10.500 /µL is ten thousand five hundred (Indonesian grouping)
-    t = t.replace(",", ".")
-    if not _NUMBER.fullmatch(t):
-        raise FieldInvalid(f"{fld.code} = '{text}' is not a number")
-    number = float(t)
+    try:
+        number = parse_number_text(t, name=fld.code)
+    except NumberSyntaxError as exc:
+        raise FieldInvalid(str(exc)) from exc
+    if entered_unit.startswith("/") and looks_grouped(t):
+        # a count per volume typed as 10.500 is ten thousand five hundred to an Indonesian
+        # reader and ten and a half to the parser: refuse rather than guess.
+        raise FieldInvalid(
+            f"{fld.code} = '{text}' is ambiguous for a count: write it without digit grouping "
+            f"(e.g. {t.replace('.', '').replace(',', '')})"
+        )
     if not math.isfinite(number) or abs(number) > 1e12:
         raise FieldInvalid(f"{fld.code} = '{text}' is not a finite number in range")
-    if fld.type is FieldType.INTEGER and "." in t.strip("0") and not number.is_integer():
+    if fld.type is FieldType.INTEGER and not number.is_integer():
         raise FieldInvalid(f"{fld.code} = '{text}' must be a whole number")
     return number
 
@@ -116,8 +128,7 @@ def parse_number(text: str, fld: FormField, entered_unit: str) -> float:
 def _check_decimals(text: str, fld: FormField) -> None:
     if fld.decimals is None:
         return
-    t = text.strip().replace(",", ".")
-    if "." in t and len(t.split(".", 1)[1].rstrip("0")) > fld.decimals:
+    if decimal_places(text) > fld.decimals:
         raise FieldInvalid(
             f"{fld.code} = '{text}' has too many decimals: at most {fld.decimals} allowed"
         )

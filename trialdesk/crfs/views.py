@@ -13,7 +13,9 @@ from django.utils.translation import gettext as _
 from trialdesk.accounts.access import get_access, require_role
 from trialdesk.accounts.models import Role
 from trialdesk.audit.models import AuditEvent
+from trialdesk.core.numbers import NumberSyntaxError, parse_integer_text
 from trialdesk.core.protocol.models import FieldType
+from trialdesk.core.text import LIMITS
 from trialdesk.crfs import actions, engine
 from trialdesk.crfs.models import ClinicalAlert, FormInstance, ItemValue, Query
 from trialdesk.crfs.values import form_context
@@ -219,17 +221,48 @@ def _context(
     }
 
 
+def refused(request, message: str, status: int = 422):
+    """A plain page naming what was refused (no form to re-render)."""
+    return render(request, "invalid_request.html", {"message": message}, status=status)
+
+
+def own_text_limits(view):
+    """For trialdesk.site.input_limits: this view checks every text it accepts itself (the
+    protocol's fields by their max_length, the reason by core.text.LIMITS)."""
+    view.own_text_limits = True
+    return view
+
+
+@own_text_limits
 @require_role(*READ_ROLES)
 def form_page(request, visit_pk: int, form_code: str, repeat: int = 1):
+    if problem := actions.repeat_problem(repeat):
+        return refused(request, problem)
     visit = _visit(request, visit_pk)
     if request.method == "POST":
         return _save(request, visit, form_code, repeat)
     return render(request, "crfs/form.html", _context(request, visit, form_code, repeat))
 
 
-def _revision(post) -> int | None:
-    raw = post.get("revision", "")
-    return int(raw) if raw.isdigit() else None
+def _revision(post) -> int:
+    """The revision the page was rendered with: mandatory (finding 6)."""
+    if "revision" not in post:
+        raise actions.CrfError(
+            "revision is missing: the form must send the revision it was opened at "
+            "(reload the form)",
+            {"revision": "required"},
+        )
+    try:
+        return parse_integer_text(post["revision"], name="revision", minimum=0, maximum=2**31 - 1)
+    except NumberSyntaxError as exc:
+        raise actions.CrfError(str(exc), {"revision": str(exc)}) from exc
+
+
+def _post_problems(form, post) -> dict[str, str]:
+    """Every POST key that is neither a control key nor an entry field (or its unit)."""
+    values = [k for k in post if k not in actions.CONTROL_KEYS and not k.endswith("__unit")]
+    units = [k.removesuffix("__unit") for k in post if k.endswith("__unit")]
+    return actions.unexpected_fields(form, values, units)
 
 
 def _save(request, visit, form_code, repeat):
@@ -237,8 +270,16 @@ def _save(request, visit, form_code, repeat):
         raise PermissionDenied("your role does not allow data entry here")
     protocol, form = _form_spec(visit, form_code)
     raw, units = _raw_from_post(form, request.POST)
-    reason = request.POST.get("reason", "").strip()
+    reason = request.POST.get("reason", "")
     try:
+        unexpected = _post_problems(form, request.POST)
+        if unexpected:
+            raise actions.CrfError(
+                "the form was not saved: it names fields that cannot be entered: "
+                + ", ".join(sorted(unexpected)),
+                unexpected,
+            )
+        reason = actions.clean_text("reason", reason)
         outcome = actions.do_save_form(
             visit,
             form_code,
@@ -251,7 +292,12 @@ def _save(request, visit, form_code, repeat):
             expected_revision=_revision(request.POST),
             lang=get_language() or "en",
         )
+    except actions.StaleRevision as exc:
+        ctx = _context(request, visit, form_code, repeat)  # what is stored now, at its revision
+        ctx["form_errors"] = [str(exc)] + ctx["form_errors"]
+        return render(request, "crfs/form.html", ctx, status=409)
     except actions.CrfError as exc:
+        reason = reason[: LIMITS["reason"]]
         ctx = _context(
             request,
             visit,
@@ -276,9 +322,12 @@ def _save(request, visit, form_code, repeat):
     return redirect("crfs:form", visit_pk=visit.pk, form_code=form_code, repeat=repeat)
 
 
+@own_text_limits
 @require_role(*ENTRY_ROLES)
 def validate(request, visit_pk: int, form_code: str, repeat: int = 1):
     """htmx: evaluate the form as typed (nothing saved) and return the fields partial."""
+    if problem := actions.repeat_problem(repeat):
+        return refused(request, problem)
     visit = _visit(request, visit_pk)
     if request.method != "POST":
         raise Http404()
@@ -432,7 +481,10 @@ def ack_alert(request, pk: int):
     in_scope_or_404(request, alert.participant)
     if request.method != "POST":
         raise Http404()
-    actions.do_acknowledge_alert(alert, request.user, note=request.POST.get("note", ""))
+    try:
+        actions.do_acknowledge_alert(alert, request.user, note=request.POST.get("note", ""))
+    except actions.CrfError as exc:
+        return refused(request, str(exc))
     return redirect("participants:detail", study_id=alert.participant.study_id)
 
 

@@ -15,6 +15,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from trialdesk.accounts.access import get_access, require_role
 from trialdesk.accounts.models import Role
+from trialdesk.core.numbers import NumberSyntaxError, parse_integer_text
 from trialdesk.enrolment import actions, services
 from trialdesk.enrolment.models import Consent, ScreeningEntry, Withdrawal
 from trialdesk.randomization.api import READ_ROLES, participant_in_scope
@@ -48,7 +49,11 @@ def screening_log(request):
 
 
 def _screen(request, access):
-    site = access.sites(*STAFF).filter(pk=request.POST.get("site") or 0).first()
+    try:  # finding 7: a site id in the one number syntax, never a 500
+        site_pk = parse_integer_text(request.POST.get("site") or "0", name="site", minimum=0)
+    except NumberSyntaxError:
+        site_pk = 0
+    site = access.sites(*STAFF).filter(pk=site_pk).first() if site_pk < 2**31 else None
     day = parse_date(request.POST.get("screened_on", ""))
     if site is None or day is None:
         messages.error(request, "choose one of your sites and a screening date (YYYY-MM-DD)")

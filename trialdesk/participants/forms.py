@@ -3,6 +3,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from trialdesk.core.text import LIMITS
+
 
 class RegisterForm(forms.Form):
     site = forms.ModelChoiceField(queryset=None, label=_("Site"))
@@ -27,4 +29,4 @@ class IdentityForm(forms.Form):
         label=_("Address"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
     mrn = forms.CharField(label=_("Medical record number"), max_length=40, required=False)
-    reason = forms.CharField(label=_("Reason for change"), max_length=500)
+    reason = forms.CharField(label=_("Reason for change"), max_length=LIMITS["reason"])

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 
 from trialdesk.accounts.access import ALL_STAFF_ROLES, get_access, require_role
 from trialdesk.accounts.models import Role
+from trialdesk.core.numbers import NumberSyntaxError, parse_integer_text, parse_number_text
 from trialdesk.core.randomization import neighbour_guessability, simulate_balance
 from trialdesk.enrolment import services as enrolment
 from trialdesk.randomization import actions, services
@@ -53,6 +54,11 @@ def overview(request):
     )
 
 
+#: Ranges of numbers typed on these pages (finding 7: named in the refusal, never a 500).
+MIN_SIMULATIONS, MAX_SIMULATIONS = 10, 100_000
+MAX_SLOTS_PER_STRATUM = 10_000
+
+
 def _when(text: str) -> dt.datetime | None:
     value = parse_datetime((text or "").strip().replace(" ", "T"))
     if value is not None and timezone.is_naive(value):
@@ -61,9 +67,13 @@ def _when(text: str) -> dt.datetime | None:
 
 
 def _decimal(text: str) -> Decimal | None:
+    """A volume in the one number syntax (trialdesk.core.numbers); None when it is not one
+    (Decimal alone would take 'NaN', '1e3' and Arabic-Indic digits)."""
+    t = (text or "").strip()
     try:
-        return Decimal((text or "").strip())
-    except InvalidOperation:
+        parse_number_text(t, name="volume_ml")
+        return Decimal(t.replace(",", "."))
+    except (NumberSyntaxError, InvalidOperation):
         return None
 
 
@@ -297,7 +307,10 @@ def _post_list(request):
     try:
         seed = _typed_seed(request.POST.get("seed", ""))
         if what == "generate":
-            per = _slots_per_stratum(request.POST.get("slots_per_stratum", ""))
+            per = parse_integer_text(  # finding 7: 99999999999 slots was a MemoryError
+                request.POST.get("slots_per_stratum") or "40",
+                name="slots_per_stratum", minimum=1, maximum=MAX_SLOTS_PER_STRATUM,
+            )  # fmt: skip
             rlist = actions.do_generate_list(request.user, seed=seed, slots_per_stratum=per)
             messages.success(request, f"List generated, sha256 {rlist.sha256}")
         elif what == "verify":
@@ -328,24 +341,22 @@ def _typed_seed(text: str) -> int | None:
     return int(text)
 
 
-def _slots_per_stratum(text: str) -> int:
-    text = text.strip() or "40"
-    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= 10000:
-        raise actions.RandomizationError(
-            f"slots_per_stratum = {text!r}: allowed: a whole number from 1 to 10000"
-        )
-    return int(text)
-
-
 @require_role(*LIST_ROLES)
 def report(request):
     rlist = RandomizationList.objects.filter(active=True).first()
     p = get_protocol()
     spec = actions.spec_of(rlist) if rlist else services.spec_from_protocol(p, slots_per_stratum=40)
     n = p.study.target_enrollment
-    sims = int(request.GET.get("simulations") or (200 if spec.method == "minimization" else 10000))
+    default = 200 if spec.method == "minimization" else 10000
+    try:  # finding 7: the one number syntax and a named range, never a 500
+        sims = parse_integer_text(
+            request.GET.get("simulations") or str(default),
+            name="simulations", minimum=MIN_SIMULATIONS, maximum=MAX_SIMULATIONS,
+        )  # fmt: skip
+    except NumberSyntaxError as exc:
+        return render(request, "invalid_request.html", {"message": str(exc)}, status=422)
     result = simulate_balance(
-        spec=spec, n_participants=n, n_simulations=min(sims, 100000), rng=np.random.default_rng()
+        spec=spec, n_participants=n, n_simulations=sims, rng=np.random.default_rng()
     )
     per_stratum = []
     if rlist:

@@ -123,6 +123,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
+    "trialdesk.site.input_limits.InputLimitsMiddleware",  # free-text limits (core.text)
 ]
 
 ROOT_URLCONF = "trialdesk.site.urls"

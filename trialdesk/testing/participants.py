@@ -20,3 +20,17 @@ def make_participant(users, site_code="01", *, anchor: dt.date | None = None, us
 
 def visit_of(participant, code: str):
     return participant.visits.get(code=code, repeat=1)
+
+
+def with_revision(path: str, data: dict) -> dict:
+    """`data` plus the revision the eCRF page at `path` is rendered with, as a browser sends it
+    (the hidden `revision` input); an explicit `revision` in `data` wins."""
+    from django.urls import resolve
+
+    from trialdesk.crfs.models import FormInstance
+
+    kw = resolve(path).kwargs
+    fi = FormInstance.objects.filter(
+        visit_id=kw["visit_pk"], form_code=kw["form_code"], repeat=kw["repeat"]
+    ).first()
+    return {"revision": str(fi.revision if fi else 0), **data}

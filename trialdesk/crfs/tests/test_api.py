@@ -12,7 +12,14 @@ def _url(p, visit="D7", form="vitals"):
 
 
 def _post(client, url, values, **extra):
-    body = {"values": {k: v for k, v in values.items() if not k.endswith("__unit")}, **extra}
+    """Save as a client does: the revision it read with GET (0 when it may not read)."""
+    read = client.get(url)
+    revision = read.json()["revision"] if read.status_code == 200 else 0
+    body = {
+        "revision": revision,
+        "values": {k: v for k, v in values.items() if not k.endswith("__unit")},
+        **extra,
+    }
     return client.post(url, json.dumps(body), content_type="application/json")
 
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from trialdesk.audit.models import AuditEvent
 from trialdesk.crfs.tests.test_entry import url, vitals
-from trialdesk.testing.participants import visit_of
+from trialdesk.testing.participants import visit_of, with_revision
 
 
 def test_data_manager_exports_the_trail_as_csv_and_json(login, participant_a):
-    login("coord_a").post(url(visit_of(participant_a, "D7")), vitals())
+    login("coord_a").post(
+        url(visit_of(participant_a, "D7")),
+        with_revision(url(visit_of(participant_a, "D7")), vitals()),
+    )
     client = login("dm")
     response = client.get("/audit/export/?format=csv&from=2000-01-01")
     assert response.status_code == 200 and response["Content-Type"] == "text/csv"
@@ -29,7 +32,10 @@ def test_export_is_refused_to_site_staff_and_bad_input_is_a_400(login, participa
 def test_participant_trail_is_reviewable_and_site_scoped(login, participant_a):
     from django.urls import reverse
 
-    login("coord_a").post(url(visit_of(participant_a, "D7")), vitals())
+    login("coord_a").post(
+        url(visit_of(participant_a, "D7")),
+        with_revision(url(visit_of(participant_a, "D7")), vitals()),
+    )
     trail = reverse("audit:participant", args=[participant_a.study_id])
     page = login("monitor").get(trail).content.decode()
     assert "crfs.itemvalue" in page and "coord_a" in page

@@ -10,7 +10,7 @@ from django.urls import reverse
 from trialdesk.audit.chain import verify
 from trialdesk.audit.models import AuditEvent
 from trialdesk.crfs.models import ClinicalAlert, FormInstance, ItemValue, Query
-from trialdesk.testing.participants import visit_of
+from trialdesk.testing.participants import visit_of, with_revision
 
 NOW = (dt.datetime.now() - dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
 
@@ -48,7 +48,7 @@ def test_coordinator_enters_vitals_with_derived_values(login, participant_a):
     page = client.get(url(visit))
     assert page.status_code == 200
     assert "Systolic" in page.content.decode()
-    response = client.post(url(visit), vitals())
+    response = client.post(url(visit), with_revision(url(visit), vitals()))
     assert response.status_code == 302, response.content.decode()[:2000]
     stored = items(visit)
     assert stored["sbp"].value == 122
@@ -63,7 +63,7 @@ def test_coordinator_enters_vitals_with_derived_values(login, participant_a):
 def test_impossible_value_is_refused_with_field_value_and_range(login, participant_a):
     client = login("coord_a")
     visit = visit_of(participant_a, "D7")
-    response = client.post(url(visit), vitals(sbp="350"))
+    response = client.post(url(visit), with_revision(url(visit), vitals(sbp="350")))
     assert response.status_code == 422
     assert "sbp = 350 mmHg is outside 50–300 mmHg" in response.content.decode()
     assert not ItemValue.objects.exists()
@@ -71,7 +71,10 @@ def test_impossible_value_is_refused_with_field_value_and_range(login, participa
 
 
 def test_contradiction_is_refused_by_a_hard_check(login, participant_a):
-    response = login("coord_a").post(url(visit_of(participant_a, "D7")), vitals(sbp="80", dbp="95"))
+    response = login("coord_a").post(
+        url(visit_of(participant_a, "D7")),
+        with_revision(url(visit_of(participant_a, "D7")), vitals(sbp="80", dbp="95")),
+    )
     assert response.status_code == 422
     assert "(dbp_below_sbp)" in response.content.decode()
     assert not ItemValue.objects.exists()
@@ -80,9 +83,11 @@ def test_contradiction_is_refused_by_a_hard_check(login, participant_a):
 def test_text_in_a_number_field_and_mixed_separators_are_refused(login, participant_a):
     client = login("coord_a")
     visit = visit_of(participant_a, "D7")
-    page = client.post(url(visit), vitals(hr="eighty")).content.decode()
+    page = client.post(url(visit), with_revision(url(visit), vitals(hr="eighty"))).content.decode()
     assert "hr = &#x27;eighty&#x27; is not a number" in page
-    page = client.post(url(visit), vitals(temperature="1.036,8")).content.decode()
+    page = client.post(
+        url(visit), with_revision(url(visit), vitals(temperature="1.036,8"))
+    ).content.decode()
     assert "use either a decimal comma or a decimal point, not both" in page
 
 
@@ -94,7 +99,9 @@ def test_implausible_value_opens_a_query_and_severe_bp_alerts_the_investigator(
     client = login("coord_a")
     visit = visit_of(participant_a, "D7")
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(url(visit), vitals(sbp="190", dbp="112"), follow=True)
+        response = client.post(
+            url(visit), with_revision(url(visit), vitals(sbp="190", dbp="112")), follow=True
+        )
     assert response.status_code == 200
     q = Query.objects.get(item="sbp")
     assert q.origin == "soft_limit" and q.status == "open"
@@ -104,7 +111,7 @@ def test_implausible_value_opens_a_query_and_severe_bp_alerts_the_investigator(
     assert [m.to for m in mail.outbox] == [["ayu@example.org"]]
     assert "clinical alert" in mail.outbox[0].subject
     # Correcting the value closes the automatic query by itself.
-    client.post(url(visit), vitals(sbp="150", dbp="92"))
+    client.post(url(visit), with_revision(url(visit), vitals(sbp="150", dbp="92")))
     q.refresh_from_db()
     assert q.status == "closed"
     assert q.messages.last().text.startswith("closed automatically")
@@ -122,33 +129,46 @@ def test_alternative_unit_is_converted_and_both_are_kept(login, participant_a):
         "mcv": "88",
         "mchc": "33",
         "mchc__unit": "g/dL",
-        "wbc": "8.500",
+        "wbc": "8.500",  # grouped (Indonesian 8 500) or 8.5? refused, never guessed
         "wbc__unit": "/uL",
         "plt": "250",
         "plt__unit": "10^9/L",
     }
-    response = client.post(url(visit, "hematology"), data)
+    response = client.post(url(visit, "hematology"), with_revision(url(visit, "hematology"), data))
+    assert response.status_code == 422
+    assert "wbc = &#x27;8.500&#x27; is ambiguous for a count" in response.content.decode()
+    data["wbc"] = "8500"
+    response = client.post(url(visit, "hematology"), with_revision(url(visit, "hematology"), data))
     assert response.status_code == 302, response.content.decode()[:3000]
     stored = items(visit, "hematology")
     assert stored["hgb"].value == 11.8 and stored["hgb"].unit == "g/dL"
     assert (stored["hgb"].entered_value, stored["hgb"].entered_unit) == ("118", "g/L")
-    assert stored["wbc"].value == 8.5  # 8.500 /µL read with Indonesian grouping = 8500 /µL
+    assert stored["wbc"].value == 8.5  # 8500 /µL = 8.5 10^3/µL
     data["hgb"] = "250"  # 250 g/L = 25.0 g/dL is allowed; 260 is not
     data["hgb"] = "260"
-    page = client.post(url(visit, "hematology"), data).content.decode()
+    page = client.post(
+        url(visit, "hematology"), with_revision(url(visit, "hematology"), data)
+    ).content.decode()
     assert "hgb = 260 g/L (26 g/dL) is outside 3–25 g/dL" in page
 
 
 def test_change_after_complete_needs_a_reason_and_history_shows_it(login, participant_a):
     client = login("coord_a")
     visit = visit_of(participant_a, "D7")
-    assert client.post(url(visit), {**vitals(), "complete": "1"}).status_code == 302
+    assert (
+        client.post(
+            url(visit), with_revision(url(visit), {**vitals(), "complete": "1"})
+        ).status_code
+        == 302
+    )
     fi = FormInstance.objects.get(visit=visit)
     assert fi.status == "complete"
-    response = client.post(url(visit), vitals(hr="84"))
+    response = client.post(url(visit), with_revision(url(visit), vitals(hr="84")))
     assert response.status_code == 422
     assert "give a reason for change" in response.content.decode()
-    response = client.post(url(visit), {**vitals(hr="84"), "reason": "transcription error"})
+    response = client.post(
+        url(visit), with_revision(url(visit), {**vitals(hr="84"), "reason": "transcription error"})
+    )
     assert response.status_code == 302
     row = ItemValue.objects.get(form=fi, item="hr")
     assert (row.value, row.version) == (84, 2)
@@ -159,10 +179,12 @@ def test_change_after_complete_needs_a_reason_and_history_shows_it(login, partic
 def test_required_values_block_completion_not_saving(login, participant_a):
     client = login("coord_a")
     visit = visit_of(participant_a, "D7")
-    response = client.post(url(visit), {**vitals(hr=""), "complete": "1"})
+    response = client.post(
+        url(visit), with_revision(url(visit), {**vitals(hr=""), "complete": "1"})
+    )
     assert response.status_code == 422
     assert "hr (Heart rate) is required" in response.content.decode()
-    assert client.post(url(visit), vitals(hr="")).status_code == 302
+    assert client.post(url(visit), with_revision(url(visit), vitals(hr=""))).status_code == 302
     assert FormInstance.objects.get(visit=visit).status == "in_progress"
 
 
@@ -179,7 +201,7 @@ def test_branching_hides_and_drops_values(login, participant_a):
         "lower_pit_depth_left": "2",
         "facial": "NONE",
     }
-    response = client.post(url(visit, "edema"), data)
+    response = client.post(url(visit, "edema"), with_revision(url(visit, "edema"), data))
     assert response.status_code == 302, response.content.decode()[:3000]
     stored = items(visit, "edema")
     assert "lower_pit_depth_right" not in stored  # hidden: no pitting on the right
@@ -257,7 +279,7 @@ def test_adverse_events_are_logged_once_not_per_visit(login, participant_a):
         "aesi": "",
         "seriousness": "",
     }
-    response = client.post(add, {**ae, "complete": "1"})
+    response = client.post(add, with_revision(add, {**ae, "complete": "1"}))
     assert response.status_code == 302, response.content.decode()[:3000]
     page = client.get(
         reverse("participants:detail", args=[participant_a.study_id])
@@ -276,8 +298,10 @@ def test_a_stale_page_cannot_overwrite_a_newer_save(login, participant_a):
         other.post(url(visit), {**vitals(hr="90"), "revision": str(fi.revision)}).status_code == 302
     )
     stale = login("coord_a").post(url(visit), {**vitals(hr="70"), "revision": str(fi.revision)})
-    assert stale.status_code == 422
-    assert "someone else saved this form after you opened it" in stale.content.decode()
+    assert stale.status_code == 409
+    page = stale.content.decode()
+    assert "someone else saved this form after you opened it" in page
+    assert f"the form is now at revision {fi.revision + 1}" in page
     assert ItemValue.objects.get(form=fi, item="hr").value == 90
 
 
@@ -286,6 +310,6 @@ def test_no_data_at_a_missed_visit(login, participant_a):
 
     visit = visit_of(participant_a, "D7")
     do_mark_visit_missed(visit, participant_a.created_by, reason="travelled")
-    response = login("coord_a").post(url(visit), vitals())
+    response = login("coord_a").post(url(visit), with_revision(url(visit), vitals()))
     assert response.status_code == 422
     assert "was recorded as missed (travelled)" in response.content.decode()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.urls import reverse
 
 from trialdesk.crfs.tests.test_entry import url, vitals
-from trialdesk.testing.participants import visit_of
+from trialdesk.testing.participants import visit_of, with_revision
 
 
 def test_form_in_bahasa_indonesia(login, participant_a):
@@ -26,7 +26,10 @@ def test_form_in_bahasa_indonesia(login, participant_a):
 
 def test_messages_stay_in_english_by_default(login, participant_a):
     client = login("coord_a")
-    page = client.post(url(visit_of(participant_a, "D7")), vitals(sbp="400")).content.decode()
+    page = client.post(
+        url(visit_of(participant_a, "D7")),
+        with_revision(url(visit_of(participant_a, "D7")), vitals(sbp="400")),
+    ).content.decode()
     assert "Save and mark complete" in page and "sbp = 400 mmHg is outside" in page
 
 
@@ -35,6 +38,9 @@ def test_hard_check_message_in_the_users_language(login, participant_a):
 
     client = login("coord_a")
     client.post(reverse("set_language"), {"language": "id", "next": "/"})
-    page = client.post(url(visit_of(participant_a, "D7")), vitals(sbp="80", dbp="95"))
+    page = client.post(
+        url(visit_of(participant_a, "D7")),
+        with_revision(url(visit_of(participant_a, "D7")), vitals(sbp="80", dbp="95")),
+    )
     assert page.status_code == 422
     assert get_protocol().form("vitals").checks["dbp_below_sbp"].message.id in page.content.decode()

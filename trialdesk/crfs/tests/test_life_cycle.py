@@ -7,13 +7,18 @@ from django.urls import reverse
 from trialdesk.audit.models import AuditEvent
 from trialdesk.crfs.models import FormInstance, ItemValue, Query, Signature
 from trialdesk.crfs.tests.test_entry import items, url, vitals
-from trialdesk.testing.participants import visit_of
+from trialdesk.testing.participants import visit_of, with_revision
 from trialdesk.testing.personas import PASSWORD
 
 
 def _complete(login, participant):
     visit = visit_of(participant, "D7")
-    assert login("coord_a").post(url(visit), {**vitals(), "complete": "1"}).status_code == 302
+    assert (
+        login("coord_a")
+        .post(url(visit), with_revision(url(visit), {**vitals(), "complete": "1"}))
+        .status_code
+        == 302
+    )
     return visit, FormInstance.objects.get(visit=visit, form_code="vitals")
 
 
@@ -45,7 +50,9 @@ def test_verify_sign_and_void_on_change(login, participant_a):
     assert event.new_value["meaning"].startswith("I have reviewed")
 
     # A change after signing needs a reason and voids the signature (and the verification).
-    response = login("coord_a").post(url(visit), {**vitals(rr="18"), "reason": "re-measured"})
+    response = login("coord_a").post(
+        url(visit), with_revision(url(visit), {**vitals(rr="18"), "reason": "re-measured"})
+    )
     assert response.status_code == 302
     sig.refresh_from_db()
     fi.refresh_from_db()
@@ -56,7 +63,7 @@ def test_verify_sign_and_void_on_change(login, participant_a):
 
 def test_cannot_sign_an_incomplete_form_or_someone_elses_site(login, participant_a, personas):
     visit = visit_of(participant_a, "D7")
-    login("coord_a").post(url(visit), vitals())
+    login("coord_a").post(url(visit), with_revision(url(visit), vitals()))
     fi = FormInstance.objects.get(visit=visit)
     inv = login("inv_a")
     inv.post(reverse("crfs:sign", args=[fi.pk]), {"password": PASSWORD})
@@ -72,7 +79,9 @@ def test_lock_blocks_changes_until_unlocked(login, participant_a):
     assert dm.post(reverse("crfs:lock", args=[fi.pk])).status_code == 302
     fi.refresh_from_db()
     assert fi.status == "locked"
-    response = login("coord_a").post(url(visit), {**vitals(hr="99"), "reason": "late fix"})
+    response = login("coord_a").post(
+        url(visit), with_revision(url(visit), {**vitals(hr="99"), "reason": "late fix"})
+    )
     assert response.status_code == 422
     assert "is locked by data management" in response.content.decode()
     assert ItemValue.objects.get(form=fi, item="hr").value == 80
@@ -130,7 +139,7 @@ def test_monitor_reads_but_cannot_enter(login, participant_a):
     visit = visit_of(participant_a, "D7")
     monitor = login("monitor")
     assert monitor.get(url(visit)).status_code == 200
-    assert monitor.post(url(visit), vitals()).status_code == 403
+    assert monitor.post(url(visit), with_revision(url(visit), vitals())).status_code == 403
     assert not ItemValue.objects.exists()
 
 
@@ -148,7 +157,7 @@ def test_other_site_sees_nothing(login, participant_a):
     client = login("coord_b")
     for response in (
         client.get(url(visit)),
-        client.post(url(visit), vitals(hr="99")),
+        client.post(url(visit), with_revision(url(visit), vitals(hr="99"))),
         client.post(reverse("crfs:validate", args=[visit.pk, "vitals", 1]), vitals()),
         client.get(reverse("crfs:history", args=[fi.pk, "hr"])),
         client.post(reverse("crfs:query-step", args=[q.pk]), {"step": "answer", "text": "x"}),
@@ -165,8 +174,10 @@ def test_other_site_sees_nothing(login, participant_a):
 def test_per_item_history_lists_every_value(login, participant_a):
     visit, fi = _complete(login, participant_a)
     client = login("coord_a")
-    client.post(url(visit), {**vitals(hr="84"), "reason": "typo"})
-    client.post(url(visit), {**vitals(hr="86"), "reason": "re-read the monitor"})
+    client.post(url(visit), with_revision(url(visit), {**vitals(hr="84"), "reason": "typo"}))
+    client.post(
+        url(visit), with_revision(url(visit), {**vitals(hr="86"), "reason": "re-read the monitor"})
+    )
     page = client.get(reverse("crfs:history", args=[fi.pk, "hr"]), HTTP_HX_REQUEST="true")
     body = page.content.decode()
     assert "<html" not in body

@@ -17,6 +17,7 @@ from trialdesk.core.protocol import load_protocol
 from trialdesk.core.protocol.models import FieldType
 from trialdesk.crfs import engine
 from trialdesk.paths import DEFAULT_PROTOCOL
+from trialdesk.testing.participants import with_revision
 
 PROTOCOL = load_protocol(DEFAULT_PROTOCOL)
 FIELDS = [(form.code, fld) for form in PROTOCOL.forms.values() for fld in engine.entry_fields(form)]
@@ -158,7 +159,10 @@ def test_form_posts_never_500_and_never_store_invalid_values(login, participant_
             if fld.units:
                 post[f"{fld.code}__unit"] = data.draw(st.sampled_from(list(fld.units)))
     post = {k: v.replace("\x00", "") for k, v in post.items()}
-    response = client.post(reverse("crfs:form", args=[visit.pk, form_code, 1]), post)
+    response = client.post(
+        reverse("crfs:form", args=[visit.pk, form_code, 1]),
+        with_revision(reverse("crfs:form", args=[visit.pk, form_code, 1]), post),
+    )
     assert response.status_code in (302, 422)
     if response.status_code == 422:
         assert 'class="error"' in response.content.decode()

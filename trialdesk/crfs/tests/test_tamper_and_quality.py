@@ -9,12 +9,12 @@ from trialdesk.commands.audit import audit
 from trialdesk.crfs.actions import do_run_data_quality
 from trialdesk.crfs.models import FormInstance, ItemValue, Query
 from trialdesk.crfs.tests.test_entry import url, vitals
-from trialdesk.testing.participants import visit_of
+from trialdesk.testing.participants import visit_of, with_revision
 
 
 def _enter(login, participant):
     visit = visit_of(participant, "D7")
-    assert login("coord_a").post(url(visit), vitals()).status_code == 302
+    assert login("coord_a").post(url(visit), with_revision(url(visit), vitals())).status_code == 302
     return FormInstance.objects.get(visit=visit)
 
 
@@ -121,10 +121,14 @@ def test_reinstated_signature_and_reopened_query_are_named(login, participant_a)
     from trialdesk.testing.personas import PASSWORD
 
     visit = visit_of(participant_a, "D7")
-    login("coord_a").post(url(visit), {**vitals(hr="140"), "complete": "1"})
+    login("coord_a").post(
+        url(visit), with_revision(url(visit), {**vitals(hr="140"), "complete": "1"})
+    )
     fi = FormInstance.objects.get(visit=visit)
     login("inv_a").post(reverse("crfs:sign", args=[fi.pk]), {"password": PASSWORD})
-    login("coord_a").post(url(visit), {**vitals(hr="120"), "reason": "re-measured"})  # voids it
+    login("coord_a").post(
+        url(visit), with_revision(url(visit), {**vitals(hr="120"), "reason": "re-measured"})
+    )  # voids it
     sig = Signature.objects.get()
     assert CliRunner().invoke(audit, ["verify"]).exit_code == 0
     _sql("UPDATE crfs_signature SET voided_at = NULL WHERE id = %s", [sig.pk])

@@ -10,7 +10,7 @@ from django.utils import timezone
 from trialdesk.crfs.models import FormInstance
 from trialdesk.crfs.tests.test_entry import url, vitals
 from trialdesk.enrolment.actions import do_record_consent, do_withdraw_consent
-from trialdesk.testing.participants import visit_of
+from trialdesk.testing.participants import visit_of, with_revision
 from trialdesk.visits.actions import VisitError, do_record_visit_date
 
 
@@ -29,14 +29,14 @@ def test_no_further_data_refuses_values_after_the_withdrawal(login, personas, pa
     _withdraw(participant_a, personas, "no_further_data")
     client = login("coord_a")
     after = visit_of(participant_a, "D7")  # target date today, after the withdrawal
-    response = client.post(url(after), vitals())
+    response = client.post(url(after), with_revision(url(after), vitals()))
     assert "withdrew consent" in response.content.decode()
     assert not FormInstance.objects.filter(
         visit=after, form_code="vitals", items__isnull=False
     ).exists()
 
     before = visit_of(participant_a, "D0")  # a week ago: collected before the withdrawal
-    client.post(url(before), vitals())
+    client.post(url(before), with_revision(url(before), vitals()))
     assert (
         FormInstance.objects.get(visit=before, form_code="vitals").items.filter(item="sbp").exists()
     )
