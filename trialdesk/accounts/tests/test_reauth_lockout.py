@@ -18,7 +18,7 @@ from trialdesk.randomization.tests.test_unblinding import (  # noqa: F401  (fixt
     approval_protocol,
     study,
 )
-from trialdesk.testing.participants import visit_of
+from trialdesk.testing.participants import visit_of, with_revision
 from trialdesk.testing.personas import PASSWORD
 
 
@@ -40,7 +40,8 @@ def _assert_locked(client, username):
 def _complete_form(client, participant):
     client.force_login(_user("coord_a"))
     visit = visit_of(participant, "D7")
-    assert client.post(url(visit), {**vitals(), "complete": "1"}).status_code == 302
+    data = with_revision(url(visit), {**vitals(), "complete": "1"})
+    assert client.post(url(visit), data).status_code == 302
     client.logout()
     return FormInstance.objects.get(visit=visit, form_code="vitals")
 

@@ -55,7 +55,12 @@ def study(personas, participant_a):
     visit = visit_of(participant_a, "D7")
     do_record_visit_date(visit, timezone.localdate() - dt.timedelta(days=1), personas["coord_a"])
     do_save_form(
-        visit, "vitals", personas["coord_a"], raw=vitals(), complete=True, expected_revision=0
+        visit,
+        "vitals",
+        personas["coord_a"],
+        raw={k: v for k, v in vitals().items() if not k.endswith("__unit")},
+        complete=True,
+        expected_revision=0,
     )
     fi = FormInstance.objects.get(visit=visit, form_code="vitals")
     signature = do_sign_form(fi, personas["inv_a"], password=PASSWORD)
