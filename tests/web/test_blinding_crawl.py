@@ -62,6 +62,8 @@ POSITION_WORDS = ["slot_sequence", "list_sha256", "block_size"]
 LOTS = {"EXO": "GMPLOT-EXO-7731", "PBO": "NACL-LOT-5520"}
 INT_IDS = range(1, 8)
 SKIP = re.compile(r"logout|^/admin/|^/static/")
+#: The crawl itself follows links into Django's (read-only) admin too, for the superuser.
+CRAWL_SKIP = re.compile(r"logout|^/static/|^/admin/.*(delete|history|password)")
 TOKEN = re.compile(r"[A-Za-z0-9]{32,}")
 HREF = re.compile(r"""(?:href|action|hx-get)=["']([^"'#]+)["']""")
 
@@ -105,10 +107,11 @@ def pattern_urls(ctx) -> list[str]:
 
 def crawl(client: Client, ctx: dict, needles: list[str]) -> dict[str, Counter]:
     seen: dict[str, Counter] = {}
-    queue = ["/staff/", "/enrolment/", "/randomization/", "/participants/", *pattern_urls(ctx)]
+    queue = ["/staff/", "/enrolment/", "/randomization/", "/participants/", "/admin/"]
+    queue += pattern_urls(ctx)
     while queue:
         url = queue.pop()
-        if url in seen or SKIP.search(url) or not url.startswith("/"):
+        if url in seen or CRAWL_SKIP.search(url) or not url.startswith("/"):
             continue
         response = client.get(url)
         raw = b"".join(response.streaming_content) if response.streaming else response.content
@@ -247,6 +250,8 @@ def test_blinded_roles_never_see_an_allocation_and_the_pharmacist_does(study):
     )
     assert pages > 300, pages  # the crawl really walked the site
     assert len(after["root"]) > 50, len(after["root"])  # the superuser walked it too
+    admin_pages = [url for url in after["root"] if url.startswith("/admin/accounts/")]
+    assert len(admin_pages) >= 4, admin_pages  # ... including Django's (read-only) admin
     ustat = Client()
     ustat.force_login(personas["ustat"])  # the list's owner does see its hash: the search works
     owner = ustat.get("/randomization/list/").content.decode()
