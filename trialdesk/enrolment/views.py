@@ -11,11 +11,11 @@ from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 
 from trialdesk.accounts.access import get_access, require_role
 from trialdesk.accounts.models import Role
 from trialdesk.core.numbers import NumberSyntaxError, parse_integer_text
+from trialdesk.core.timeparse import parse_iso_date, parse_iso_datetime
 from trialdesk.enrolment import actions, services
 from trialdesk.enrolment.models import Consent, ScreeningEntry, Withdrawal
 from trialdesk.randomization.api import READ_ROLES, participant_in_scope
@@ -54,7 +54,7 @@ def _screen(request, access):
     except NumberSyntaxError:
         site_pk = 0
     site = access.sites(*STAFF).filter(pk=site_pk).first() if site_pk < 2**31 else None
-    day = parse_date(request.POST.get("screened_on", ""))
+    day = parse_iso_date(request.POST.get("screened_on", ""))
     if site is None or day is None:
         messages.error(request, "choose one of your sites and a screening date (YYYY-MM-DD)")
         return redirect("enrolment:log")
@@ -112,7 +112,7 @@ def services_protocol():
 
 
 def _aware(text: str) -> dt.datetime | None:
-    value = parse_datetime((text or "").strip().replace(" ", "T"))
+    value = parse_iso_datetime(text)
     return timezone.make_aware(value) if value and timezone.is_naive(value) else value
 
 

@@ -17,13 +17,13 @@ from django.db.models import Count, Q
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
 
 from trialdesk.accounts.access import ALL_STAFF_ROLES, get_access, require_role
 from trialdesk.accounts.models import Role
 from trialdesk.core.numbers import NumberSyntaxError, parse_integer_text, parse_number_text
 from trialdesk.core.randomization import neighbour_guessability, simulate_balance
+from trialdesk.core.timeparse import parse_iso_datetime
 from trialdesk.enrolment import services as enrolment
 from trialdesk.randomization import actions, services
 from trialdesk.randomization.api import READ_ROLES, participant_in_scope
@@ -60,7 +60,7 @@ MAX_SLOTS_PER_STRATUM = 10_000
 
 
 def _when(text: str) -> dt.datetime | None:
-    value = parse_datetime((text or "").strip().replace(" ", "T"))
+    value = parse_iso_datetime(text)
     if value is not None and timezone.is_naive(value):
         value = timezone.make_aware(value)
     return value

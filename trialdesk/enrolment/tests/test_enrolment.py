@@ -284,3 +284,13 @@ def test_json_api_assesses_and_lists_within_the_site_scope(personas, site_a, log
     assert client.get("/enrolment/api/screening-log").json() == []
     client = login("monitor")
     assert client.post(f"/enrolment/api/participants/{p.study_id}/eligibility").status_code == 403
+
+
+def test_screening_date_in_arabic_indic_digits_is_refused(login):
+    client = login("coord_a")
+    site = Site.objects.get(code="01")
+    response = client.post(
+        "/enrolment/", {"site": str(site.pk), "screened_on": "٢٠٢٦-٠١-٠١"}, follow=True
+    )
+    assert "a screening date (YYYY-MM-DD)" in response.content.decode()
+    assert not ScreeningEntry.objects.exists()
