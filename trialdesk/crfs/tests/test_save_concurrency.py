@@ -19,11 +19,11 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-import uuid
 
 import pytest
 
 from trialdesk.testing.personas import PASSWORD
+from trialdesk.testing.scratch_db import postgres_env, sqlite_env
 
 SCRIPT = "trialdesk.crfs.tests.save_concurrency_server"
 N, ROUNDS = 8, 4
@@ -153,38 +153,13 @@ def _concurrency(env: dict) -> None:
     assert state["chain_ok"]
 
 
-def _env(**extra) -> dict:
-    env = dict(os.environ)
-    env.update(extra)
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    return env
-
-
 @pytest.mark.slow
 def test_simultaneous_saves_with_one_revision_one_wins_sqlite(tmp_path):
-    _concurrency(
-        _env(
-            DATABASE_URL=f"sqlite:///{tmp_path / 'save.sqlite3'}", TRIALDESK_DATA_DIR=str(tmp_path)
-        )
-    )
+    _concurrency(sqlite_env(tmp_path, "save"))
 
 
 @pytest.mark.slow
 @pytest.mark.postgres
 def test_simultaneous_saves_with_one_revision_one_wins_postgres(tmp_path):
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgres"):
-        pytest.skip("DATABASE_URL does not point at PostgreSQL")
-    import psycopg
-
-    name = f"td_save_{uuid.uuid4().hex[:8]}"
-    admin = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        _concurrency(
-            _env(DATABASE_URL=url.rsplit("/", 1)[0] + f"/{name}", TRIALDESK_DATA_DIR=str(tmp_path))
-        )
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with postgres_env(tmp_path, "td_save") as env:
+        _concurrency(env)

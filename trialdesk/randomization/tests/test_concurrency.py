@@ -20,12 +20,12 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-import uuid
 from collections import defaultdict
 
 import pytest
 
 from trialdesk.testing.personas import PASSWORD
+from trialdesk.testing.scratch_db import postgres_env, sqlite_env
 
 SCRIPT = "trialdesk.randomization.tests.concurrency_server"
 
@@ -166,38 +166,13 @@ def _concurrency(env: dict) -> None:
     )
 
 
-def _env(**extra) -> dict:
-    env = dict(os.environ)
-    env.update(extra)
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    return env
-
-
 @pytest.mark.slow
 def test_64_simultaneous_requests_sqlite(tmp_path):
-    _concurrency(
-        _env(
-            DATABASE_URL=f"sqlite:///{tmp_path / 'conc.sqlite3'}", TRIALDESK_DATA_DIR=str(tmp_path)
-        )
-    )
+    _concurrency(sqlite_env(tmp_path, "conc"))
 
 
 @pytest.mark.slow
 @pytest.mark.postgres
 def test_64_simultaneous_requests_postgres(tmp_path):
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgres"):
-        pytest.skip("DATABASE_URL does not point at PostgreSQL")
-    import psycopg
-
-    name = f"td_conc_{uuid.uuid4().hex[:8]}"
-    admin = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        _concurrency(
-            _env(DATABASE_URL=url.rsplit("/", 1)[0] + f"/{name}", TRIALDESK_DATA_DIR=str(tmp_path))
-        )
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with postgres_env(tmp_path, "td_conc") as env:
+        _concurrency(env)
