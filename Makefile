@@ -6,6 +6,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The suite runs on every core (pytest-xdist); a test module stays on one worker because some
+# modules share server processes, PostgreSQL roles or scratch databases between their tests.
+PYTEST_ARGS ?= -n auto --dist loadfile
 
 .PHONY: install run test lint bench clean
 
