@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 LINT = Path(sys.executable).with_name("lint-imports")
 LAYERS = "apps in layers: a lower app never imports a higher one"
@@ -60,3 +62,16 @@ def test_the_copy_is_what_is_linted(tmp_path):
     the injected import, not from linting something else)."""
     result = lint(copy_of_the_code(tmp_path))
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_apps_above_fill_participants_hooks_once():
+    """participants reacts to visits and enrolment only through these hooks (docs/architecture.md)."""
+    from trialdesk.enrolment import services as enrolment
+    from trialdesk.participants import hooks
+    from trialdesk.visits import services as visits
+
+    assert hooks.on_created == [visits.create_initial_visits]
+    assert hooks.on_anchor_set == [visits.schedule_on_anchor]
+    assert hooks._withdrawal_source == [enrolment.active_withdrawal]
+    with pytest.raises(ValueError, match="already registered"):
+        hooks.register_on_created(visits.create_initial_visits)

@@ -10,15 +10,7 @@ from __future__ import annotations
 from django.utils import timezone
 
 from trialdesk.enrolment.models import Consent, EligibilityAssessment, Withdrawal
-from trialdesk.participants.withdrawal import (
-    ACTIVITIES,
-    FORBIDDEN_AFTER,
-    ConsentError,
-    check_activity,
-    refuse_after_withdrawal,
-)
-
-__all__ = ["ACTIVITIES", "FORBIDDEN_AFTER", "ConsentError", "refuse_after_withdrawal"]
+from trialdesk.participants.withdrawal import FORBIDDEN_AFTER, ConsentError, check_activity
 
 
 class NotReady(ValueError):
