@@ -65,7 +65,8 @@ def test_the_copy_is_what_is_linted(tmp_path):
 
 
 def test_the_apps_above_fill_participants_hooks_once():
-    """participants reacts to visits and enrolment only through these hooks (docs/architecture.md)."""
+    """participants reacts to visits and enrolment only through these hooks
+    (docs/architecture.md)."""
     from trialdesk.enrolment import services as enrolment
     from trialdesk.participants import hooks
     from trialdesk.visits import services as visits

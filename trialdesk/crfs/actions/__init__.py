@@ -5,9 +5,9 @@ Each `do_*` runs in one durable transaction and writes its audit events in it. R
 repeated here (views check first): signing, verifying and locking are operational checks of
 21 CFR 11.10(f)/(g), and must hold whatever calls them.
 
-One module per seam (common, values, checks, queries, lifecycle, signatures, quality);
-this package re-exports their public names, so
-``from trialdesk.crfs.actions import do_...`` keeps working; new code may import from the module.
+One module per seam (common, values, checks, queries, lifecycle, signatures, quality).
+This package re-exports their public names, so ``from trialdesk.crfs.actions import do_...``
+keeps working; new code may import from the module itself.
 """
 
 from trialdesk.crfs.actions.checks import (

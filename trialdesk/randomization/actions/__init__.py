@@ -14,9 +14,10 @@ Seeds (docs/security/randomization.md): a live list's seed is drawn by the syste
 (``settings.RANDOMIZATION_TEST_SEEDS``) and before anyone is randomized, and a list made from
 one allocates nobody once that mode is off.
 
-One module per seam (common, lists, allocation, unblinding, pharmacy);
-this package re-exports their public names, so
-``from trialdesk.randomization.actions import do_...`` keeps working; new code may import from the module.
+One module per seam (common, lists, allocation, unblinding, pharmacy).
+This package re-exports their public names, so
+``from trialdesk.randomization.actions import do_...`` keeps working; new code may import from
+the module itself.
 """
 
 from trialdesk.randomization.actions.allocation import (

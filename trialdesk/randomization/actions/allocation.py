@@ -1,4 +1,5 @@
-"""Allocation: the next slot of the participant's stratum under a row lock (docs/security/randomization.md)."""
+"""Allocation: the next slot of the participant's stratum, under a row lock
+(docs/security/randomization.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Pharmacy and dosing: preparation of the allocated kit and the dose given (day 0 sets the schedule)."""
+"""Pharmacy and dosing: preparation of the allocated kit, and the dose given (which sets day 0
+and so the visit schedule)."""
 
 from __future__ import annotations
 
