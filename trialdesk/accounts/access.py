@@ -133,12 +133,6 @@ def get_access(request: HttpRequest) -> Access:
     return cached
 
 
-def forget_access(user) -> None:
-    """Drop the access cached on ``user`` (after changing that user's memberships)."""
-    if user is not None and hasattr(user, _CACHE):
-        delattr(user, _CACHE)
-
-
 def require_role(*roles: str):
     """View decorator: 403 unless the logged-in user holds one of `roles` somewhere.
 
