@@ -42,6 +42,7 @@ from django.utils import timezone
 from trialdesk.accounts.models import Membership, Role, Site
 from trialdesk.participants.models import Participant
 from trialdesk.randomization import actions
+from trialdesk.randomization.actions import lists
 from trialdesk.randomization.models import Allocation, RandomizationList, Slot
 from trialdesk.randomization.tests.helpers import ready, setup_list
 
@@ -133,13 +134,13 @@ def leaks(before: dict[str, Counter], after: dict[str, Counter]) -> list[tuple[s
 
 @pytest.fixture
 def study(personas, monkeypatch):
-    seeds, draw = [], actions.new_seed
+    seeds, draw = [], lists.new_seed
 
     def capture() -> int:  # the system's seed, kept by the test only to search for it
         seeds.append(draw())
         return seeds[-1]
 
-    monkeypatch.setattr(actions, "new_seed", capture)
+    monkeypatch.setattr(lists, "new_seed", capture)  # where the list is drawn
     rlist = setup_list(personas)
     assert rlist.source == "generated" and len(seeds) == 1 and seeds[0].bit_length() > 64
     root = get_user_model().objects.create_superuser("root", "", "x" * 16)

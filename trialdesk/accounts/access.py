@@ -1,6 +1,9 @@
 """Who may do what, where. Every view and endpoint asks here; nothing decides access on its own.
 
-`Access` is computed once per request from the user's active memberships.
+`Access` is computed once per request from the user's active memberships: ``get_access(request)``
+reads them and keeps the result on the request and on ``request.user``, and the checks actions
+repeat (``require_at``, ``role_at``) reuse it when the acting user is that request's user
+(``Access.of``). Outside a request (CLI, tests calling actions) every check reads afresh.
 """
 
 from __future__ import annotations
@@ -22,13 +25,40 @@ class Access:
     user_id: int | None
     grants: frozenset[tuple[str, int | None]]  # (role, site_id or None)
     is_superuser: bool = False
+    #: The grants in membership order (oldest first): which role the user acts in (`acting_role`).
+    in_order: tuple[tuple[str, int | None], ...] = ()
 
     @classmethod
     def for_user(cls, user) -> Access:
         if not getattr(user, "is_authenticated", False):
             return cls(user_id=None, grants=frozenset())
-        rows = Membership.objects.filter(user=user, active=True).values_list("role", "site_id")
-        return cls(user_id=user.pk, grants=frozenset(rows), is_superuser=user.is_superuser)
+        rows = tuple(
+            Membership.objects.filter(user=user, active=True)
+            .order_by("pk")
+            .values_list("role", "site_id")
+        )
+        return cls(
+            user_id=user.pk, grants=frozenset(rows), is_superuser=user.is_superuser, in_order=rows
+        )
+
+    @classmethod
+    def of(cls, user) -> Access:
+        """The access this request already worked out for ``user`` (see ``get_access``), else
+        read now. Only ``get_access`` caches, on the request's own user object, so an action
+        called outside a request never sees a stale answer."""
+        cached = getattr(user, _CACHE, None)
+        if cached is not None and cached.user_id == getattr(user, "pk", None):
+            return cached
+        return cls.for_user(user)
+
+    def acting_role(self, site_id: int | None) -> str:
+        """The role acted in at ``site_id``: the first site role there, else the first
+        study-wide one (as the audit trail has always named it)."""
+        if site_id is not None:
+            for role, grant_site in self.in_order:
+                if grant_site == site_id:
+                    return role
+        return next((role for role, grant_site in self.in_order if grant_site is None), "")
 
     @property
     def roles(self) -> frozenset[str]:
@@ -69,13 +99,14 @@ class Access:
         return qs if ids is None else qs.filter(pk__in=ids)
 
 
+_CACHE = "_trialdesk_access"
+
+
 def role_at(user, site) -> str:
     """The role `user` acts in at `site` (a site role there, else a study-wide one), for audit."""
     if user is None:
         return ""
-    active = Membership.objects.filter(user=user, active=True)
-    at_site = active.filter(site=site).values_list("role", flat=True).first() if site else None
-    return at_site or active.filter(site=None).values_list("role", flat=True).first() or ""
+    return Access.of(user).acting_role(getattr(site, "pk", site))
 
 
 def require_at(user, roles: Iterable[str], site, what: str) -> str:
@@ -83,17 +114,22 @@ def require_at(user, roles: Iterable[str], site, what: str) -> str:
     for study-wide work); returns the role acted in, for the audit event."""
     if isinstance(site, int):
         site = Site.objects.get(pk=site)
-    if not Access.for_user(user).can(roles, getattr(site, "pk", None)):
+    access = Access.of(user)
+    if not access.can(roles, getattr(site, "pk", None)):
         where = f" at site {site.code}" if site else ""
         raise PermissionDenied(f"your role does not allow you to {what}{where}")
-    return role_at(user, site)
+    return access.acting_role(getattr(site, "pk", None))
 
 
 def get_access(request: HttpRequest) -> Access:
-    cached = getattr(request, "_trialdesk_access", None)
+    """The request's access, read once; kept on the request and on ``request.user`` (the object
+    views pass to actions as ``acting_user``), so the actions' own checks reuse it."""
+    cached = getattr(request, _CACHE, None)
     if cached is None:
         cached = Access.for_user(request.user)
-        request._trialdesk_access = cached
+        setattr(request, _CACHE, cached)
+        if getattr(request.user, "is_authenticated", False):
+            setattr(request.user, _CACHE, cached)
     return cached
 
 

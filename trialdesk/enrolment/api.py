@@ -11,7 +11,7 @@ from ninja.security import django_auth
 from trialdesk.accounts.access import get_access
 from trialdesk.enrolment import actions, services
 from trialdesk.enrolment.models import ScreeningEntry
-from trialdesk.randomization.api import READ_ROLES, participant_in_scope
+from trialdesk.participants.scoping import ENROLMENT_READ_ROLES, participant_in_scope
 
 api = NinjaAPI(
     urls_namespace="enrolment-api",
@@ -60,9 +60,9 @@ def _assessment_out(p, row) -> AssessmentOut:
 @api.get("/screening-log", response=list[ScreeningOut])
 def screening_log(request):
     access = get_access(request)
-    if not access.has_role(*READ_ROLES):
+    if not access.has_role(*ENROLMENT_READ_ROLES):
         raise PermissionDenied("your role does not see the screening log")
-    ids = access.site_ids(*READ_ROLES)
+    ids = access.site_ids(*ENROLMENT_READ_ROLES)
     rows = ScreeningEntry.objects.select_related("participant", "site")
     if ids is not None:
         rows = rows.filter(site_id__in=ids)

@@ -1,8 +1,8 @@
 """Read-side rules of enrolment, used by actions here and in other apps (never writes).
 
-``require_consent(participant, activity)`` is the one place withdrawal scope is enforced:
-activities are ``visit`` (procedures, samples, dosing), ``data`` (any new eCRF value),
-``sample_use`` (analysing stored samples), ``randomize`` and ``dose``.
+``require_consent(participant, activity)`` demands a consent covering the activity; the
+withdrawal rule itself (scopes, activities, ``refuse_after_withdrawal``) lives with the
+participant in ``trialdesk.participants.withdrawal`` because data capture obeys it too.
 """
 
 from __future__ import annotations
@@ -10,18 +10,7 @@ from __future__ import annotations
 from django.utils import timezone
 
 from trialdesk.enrolment.models import Consent, EligibilityAssessment, Withdrawal
-
-#: What each withdrawal scope forbids from the moment of withdrawal.
-FORBIDDEN_AFTER = {
-    Withdrawal.Scope.NO_FURTHER_VISITS: {"visit", "randomize", "dose"},
-    Withdrawal.Scope.NO_FURTHER_DATA: {"visit", "randomize", "dose", "data"},
-    Withdrawal.Scope.DESTROY_SAMPLES: {"visit", "randomize", "dose", "data", "sample_use"},
-}
-ACTIVITIES = frozenset().union(*FORBIDDEN_AFTER.values())
-
-
-class ConsentError(PermissionError):
-    """The participant's consent does not cover what was asked; the message says why."""
+from trialdesk.participants.withdrawal import FORBIDDEN_AFTER, ConsentError, check_activity
 
 
 class NotReady(ValueError):
@@ -49,8 +38,7 @@ def active_withdrawal(participant) -> Withdrawal | None:
 
 def require_consent(participant, activity: str) -> Consent:
     """The consent covering ``activity`` now, or ConsentError naming what is missing."""
-    if activity not in ACTIVITIES:
-        raise ValueError(f"unknown activity {activity!r}; known: {', '.join(sorted(ACTIVITIES))}")
+    check_activity(activity)
     consent = current_consent(participant)
     if consent is None:
         raise ConsentError(f"{participant.study_id} has no recorded informed consent")
@@ -61,27 +49,6 @@ def require_consent(participant, activity: str) -> Consent:
             f"({withdrawal.get_scope_display()}): {activity.replace('_', ' ')} is not allowed"
         )
     return consent
-
-
-def refuse_after_withdrawal(participant, activity: str, on_date=None) -> None:
-    """ConsentError if an active withdrawal forbids ``activity`` on ``on_date`` (default: now).
-
-    Unlike require_consent this does not demand a consent record (screening data may be
-    entered while consent is being recorded); it only enforces withdrawal: what was
-    collected before the withdrawal may still be entered, nothing after it.
-    """
-    if activity not in ACTIVITIES:
-        raise ValueError(f"unknown activity {activity!r}; known: {', '.join(sorted(ACTIVITIES))}")
-    withdrawal = active_withdrawal(participant)
-    if withdrawal is None or activity not in FORBIDDEN_AFTER[withdrawal.scope]:
-        return
-    withdrawn_on = timezone.localdate(withdrawal.withdrawn_at)
-    if on_date is not None and on_date < withdrawn_on:
-        return
-    raise ConsentError(
-        f"{participant.study_id} withdrew consent on {withdrawn_on:%Y-%m-%d} "
-        f"({withdrawal.get_scope_display()}): {activity.replace('_', ' ')} is not allowed"
-    )
 
 
 def latest_assessment(participant) -> EligibilityAssessment | None:
@@ -124,23 +91,27 @@ def now():
     return timezone.now()
 
 
-def consort_counts(*, site_ids=None, include_arms: bool = False) -> dict:
-    """Screening-log numbers for the CONSORT diagram. Per-arm numbers only when the caller
-    has checked that the viewer is unblinded (``include_arms=True``)."""
-    from collections import Counter
-
+def screening_entries(*, site_ids=None):
+    """The screening log (every participant screened), optionally at some sites only."""
     from trialdesk.enrolment.models import ScreeningEntry
 
     entries = ScreeningEntry.objects.all()
-    if site_ids is not None:
-        entries = entries.filter(site_id__in=site_ids)
+    return entries if site_ids is None else entries.filter(site_id__in=site_ids)
+
+
+def consort_counts(*, site_ids=None) -> dict:
+    """Screening-log numbers for the CONSORT diagram. Per-arm numbers are added by
+    ``randomization.services.consort_by_arm`` (randomization sits above enrolment)."""
+    from collections import Counter
+
+    entries = screening_entries(site_ids=site_ids)
     outcomes = Counter(entries.values_list("outcome", flat=True))
     criteria = Counter(
         code
         for failed in entries.filter(outcome="ineligible").values_list("failed_criteria", flat=True)
         for code in failed
     )
-    out = {
+    return {
         "screened": sum(outcomes.values()),
         "in_screening": outcomes.get("in_screening", 0),
         "randomized": outcomes.get("enrolled", 0),
@@ -149,12 +120,6 @@ def consort_counts(*, site_ids=None, include_arms: bool = False) -> dict:
         },
         "failed_criteria": dict(criteria),
     }
-    if include_arms:
-        from trialdesk.randomization.models import Allocation
-
-        allocations = Allocation.objects.filter(participant__screening__in=entries)
-        out["by_arm"] = dict(Counter(allocations.values_list("arm", flat=True)))
-    return out
 
 
 def samples_to_destroy(site_ids=None):

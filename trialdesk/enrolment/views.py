@@ -18,15 +18,15 @@ from trialdesk.core.numbers import NumberSyntaxError, parse_integer_text
 from trialdesk.core.timeparse import parse_iso_date, parse_iso_datetime
 from trialdesk.enrolment import actions, services
 from trialdesk.enrolment.models import Consent, ScreeningEntry, Withdrawal
-from trialdesk.randomization.api import READ_ROLES, participant_in_scope
+from trialdesk.participants.scoping import ENROLMENT_READ_ROLES, participant_in_scope
 
 STAFF = actions.SITE_STAFF
 
 
-@require_role(*READ_ROLES)
+@require_role(*ENROLMENT_READ_ROLES)
 def screening_log(request):
     access = get_access(request)
-    ids = access.site_ids(*READ_ROLES)
+    ids = access.site_ids(*ENROLMENT_READ_ROLES)
     rows = ScreeningEntry.objects.select_related("participant", "site")
     if ids is not None:
         rows = rows.filter(site_id__in=ids)
@@ -69,7 +69,7 @@ def _screen(request, access):
     return redirect("enrolment:participant", study_id=entry.participant.study_id)
 
 
-@require_role(*READ_ROLES)
+@require_role(*ENROLMENT_READ_ROLES)
 def participant(request, study_id: str):
     p = participant_in_scope(request, study_id)
     access = get_access(request)
@@ -164,7 +164,7 @@ def _post(request, p) -> None:
         messages.error(request, str(exc))
 
 
-@require_role(*READ_ROLES)
+@require_role(*ENROLMENT_READ_ROLES)
 def consent_pdf(request, pk: int):
     row = Consent.objects.select_related("participant").filter(pk=pk).first()
     if row is None or row.pdf is None:

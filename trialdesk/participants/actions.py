@@ -11,6 +11,7 @@ from django.db.models import Max
 from trialdesk.accounts.access import role_at
 from trialdesk.accounts.models import Site
 from trialdesk.audit.actions import record
+from trialdesk.participants import hooks
 from trialdesk.participants.models import Identity, Participant
 from trialdesk.participants.pii import PersonalData, encrypt, read_identity
 
@@ -51,9 +52,7 @@ def create_participant(
         },
         reason=reason or "participant registered",
     )
-    from trialdesk.visits.services import create_initial_visits
-
-    create_initial_visits(participant, acting_user)
+    hooks.run(hooks.on_created, participant, acting_user)  # visits: the initial visits
     return participant
 
 
@@ -151,8 +150,6 @@ def do_set_anchor_date(
 
 
 def set_anchor_date(participant, anchor_date, acting_user, *, reason: str = "") -> None:
-    from trialdesk.visits.services import schedule_visits
-
     old = participant.anchor_date
     Participant.objects.filter(pk=participant.pk).update(anchor_date=anchor_date)
     participant.anchor_date = anchor_date
@@ -167,4 +164,4 @@ def set_anchor_date(participant, anchor_date, acting_user, *, reason: str = "") 
         new={"anchor_date": anchor_date},
         reason=reason or "day 0 set",
     )
-    schedule_visits(participant)
+    hooks.run(hooks.on_anchor_set, participant, acting_user)  # visits: the schedule

@@ -15,6 +15,9 @@ from trialdesk.participants.models import Participant
 #: Roles that read clinical data (DSMB, statisticians and admins see reports, not casebooks).
 READ_ROLES = (Role.COORDINATOR, Role.INVESTIGATOR, Role.MONITOR, Role.DATA_MANAGER)
 ENTRY_ROLES = (Role.COORDINATOR, Role.INVESTIGATOR)
+#: Who reads a participant's enrolment and randomization records: the casebook readers and the
+#: pharmacist (who dispenses kits). Lives here so enrolment and randomization share one list.
+ENROLMENT_READ_ROLES = (*READ_ROLES, Role.PHARMACIST)
 
 
 def visible_participants(request):
@@ -33,3 +36,13 @@ def participant_or_404(request, study_id: str) -> Participant:
 def in_scope_or_404(request, participant) -> None:
     if not visible_participants(request).filter(pk=participant.pk).exists():
         raise Http404("no such participant at your sites")
+
+
+def participant_in_scope(request, study_id: str, roles=ENROLMENT_READ_ROLES) -> Participant:
+    """The participant ``study_id`` at a site where the user holds one of ``roles``, else 404."""
+    ids = get_access(request).site_ids(*roles)
+    qs = Participant.objects.select_related("site").filter(study_id=study_id)
+    p = (qs if ids is None else qs.filter(site_id__in=ids)).first()
+    if p is None:
+        raise Http404("no such participant at your sites")
+    return p

@@ -10,14 +10,13 @@ from __future__ import annotations
 import datetime as dt
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
 from ninja import NinjaAPI, Schema, Status
 from ninja.security import django_auth
 
 from trialdesk.accounts.access import get_access
 from trialdesk.accounts.models import Role
 from trialdesk.enrolment.services import ConsentError, NotReady
-from trialdesk.participants.models import Participant
+from trialdesk.participants.scoping import ENROLMENT_READ_ROLES, participant_in_scope
 from trialdesk.randomization import actions, services
 from trialdesk.randomization.models import Allocation
 
@@ -28,7 +27,6 @@ api = NinjaAPI(
     openapi_url=None,
     title="trialdesk randomization",
 )
-READ_ROLES = (Role.COORDINATOR, Role.INVESTIGATOR, Role.MONITOR, Role.DATA_MANAGER, Role.PHARMACIST)
 
 
 class AllocationOut(Schema):
@@ -57,15 +55,6 @@ def out(request, allocation: Allocation) -> AllocationOut:
         unblinded=allocation.unblinded_at is not None,
         arm=allocation.arm if unblinded else None,
     )
-
-
-def participant_in_scope(request, study_id: str) -> Participant:
-    ids = get_access(request).site_ids(*READ_ROLES)
-    qs = Participant.objects.select_related("site").filter(study_id=study_id)
-    p = (qs if ids is None else qs.filter(site_id__in=ids)).first()
-    if p is None:
-        raise Http404("no such participant at your sites")
-    return p
 
 
 @api.post(
@@ -99,9 +88,9 @@ def allocation(request, study_id: str):
 @api.get("/allocations", response=list[AllocationOut])
 def allocations(request):
     access = get_access(request)
-    if not access.has_role(*READ_ROLES, Role.UNBLINDED_STATISTICIAN):
+    if not access.has_role(*ENROLMENT_READ_ROLES, Role.UNBLINDED_STATISTICIAN):
         raise PermissionDenied("your role does not list allocations")
-    ids = access.site_ids(*READ_ROLES, Role.UNBLINDED_STATISTICIAN)
+    ids = access.site_ids(*ENROLMENT_READ_ROLES, Role.UNBLINDED_STATISTICIAN)
     qs = Allocation.objects.select_related("participant").order_by("allocated_at")
     if ids is not None:
         qs = qs.filter(participant__site_id__in=ids)

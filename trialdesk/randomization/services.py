@@ -84,3 +84,16 @@ def can_see_arm(access: Access) -> bool:
 def arm_label(p, code: str) -> str:
     arm = p.arms.get(code)
     return f"{code} — {arm.name.en}" if arm else code
+
+
+def consort_by_arm(*, site_ids=None) -> dict[str, int]:
+    """Randomized participants per arm for the CONSORT diagram. Unblinded: the caller must have
+    checked ``can_see_arm`` first."""
+    from collections import Counter
+
+    from trialdesk.enrolment.services import screening_entries
+    from trialdesk.randomization.models import Allocation
+
+    entries = screening_entries(site_ids=site_ids)
+    allocations = Allocation.objects.filter(participant__screening__in=entries)
+    return dict(Counter(allocations.values_list("arm", flat=True)))

@@ -25,18 +25,18 @@ from trialdesk.core.numbers import NumberSyntaxError, parse_integer_text, parse_
 from trialdesk.core.randomization import neighbour_guessability, simulate_balance
 from trialdesk.core.timeparse import parse_iso_datetime
 from trialdesk.enrolment import services as enrolment
+from trialdesk.participants.scoping import ENROLMENT_READ_ROLES, participant_in_scope
 from trialdesk.randomization import actions, services
-from trialdesk.randomization.api import READ_ROLES, participant_in_scope
 from trialdesk.randomization.models import Allocation, RandomizationList, Unblinding
 from trialdesk.studies.registry import get_protocol
 
 LIST_ROLES = (Role.UNBLINDED_STATISTICIAN,)
 
 
-@require_role(*READ_ROLES, Role.UNBLINDED_STATISTICIAN)
+@require_role(*ENROLMENT_READ_ROLES, Role.UNBLINDED_STATISTICIAN)
 def overview(request):
     access = get_access(request)
-    ids = access.site_ids(*READ_ROLES, Role.UNBLINDED_STATISTICIAN)
+    ids = access.site_ids(*ENROLMENT_READ_ROLES, Role.UNBLINDED_STATISTICIAN)
     rows = Allocation.objects.select_related("participant__site").order_by("allocated_at")
     if ids is not None:
         rows = rows.filter(participant__site_id__in=ids)
@@ -77,7 +77,7 @@ def _decimal(text: str) -> Decimal | None:
         return None
 
 
-@require_role(*READ_ROLES)
+@require_role(*ENROLMENT_READ_ROLES)
 def participant(request, study_id: str):
     p = participant_in_scope(request, study_id)
     access = get_access(request)

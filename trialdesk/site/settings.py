@@ -106,6 +106,7 @@ INSTALLED_APPS = [
     "trialdesk.crfs",
     "trialdesk.enrolment",
     "trialdesk.randomization",
+    "trialdesk.desk",
 ]
 
 MIDDLEWARE = [

@@ -9,6 +9,7 @@ from django.db.models import Max
 
 from trialdesk.accounts.access import role_at
 from trialdesk.audit.actions import record
+from trialdesk.participants.withdrawal import ConsentError, refuse_after_withdrawal
 from trialdesk.visits.models import Visit
 from trialdesk.visits.services import protocol_visits
 
@@ -33,8 +34,6 @@ def _audit(action, visit, acting_user, old, new, reason) -> None:
 
 def _refuse_if_withdrawn(participant, on_date) -> None:
     """No visits on or after a withdrawal whose scope forbids further visits."""
-    from trialdesk.enrolment.services import ConsentError, refuse_after_withdrawal
-
     try:
         refuse_after_withdrawal(participant, "visit", on_date)
     except ConsentError as exc:

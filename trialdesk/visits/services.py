@@ -82,3 +82,9 @@ def schedule_visits(participant, acting_user=None) -> int:
         if spec.scheduled and spec.day is not None:
             changed += _ensure(participant, spec, sequence, acting_user)
     return changed
+
+
+def schedule_on_anchor(participant, acting_user) -> None:
+    """participants' ``on_anchor_set`` hook: the schedule follows day 0 (system-written, as the
+    windows are derived from the protocol, not entered by the acting user)."""
+    schedule_visits(participant)

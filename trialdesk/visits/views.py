@@ -6,15 +6,13 @@ import datetime as dt
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
 
 from trialdesk.accounts.access import get_access, require_role
 from trialdesk.participants.scoping import (
     ENTRY_ROLES,
-    READ_ROLES,
     in_scope_or_404,
     participant_or_404,
-    visible_participants,
 )
 from trialdesk.visits.actions import (
     VisitError,
@@ -78,48 +76,3 @@ def add_unscheduled(request, study_id: str):
     except VisitError as exc:
         messages.error(request, str(exc))
     return redirect("participants:detail", study_id=study_id)
-
-
-def worklist_data(request, today: dt.date | None = None) -> dict:
-    from trialdesk.crfs.models import FormInstance, Query
-
-    today = today or dt.date.today()
-    week_end = today + dt.timedelta(days=7)
-    participants = visible_participants(request)
-    visits = Visit.objects.filter(
-        participant__in=participants,
-        actual_date__isnull=True,
-        missed=False,
-        target_date__isnull=False,
-    ).select_related("participant__site")
-    due = [
-        v
-        for v in visits
-        if v.state(today) == Visit.State.DUE
-        or (
-            v.state(today) == Visit.State.UPCOMING
-            and (v.earliest_date or v.target_date) <= week_end
-        )
-    ]
-    overdue = [v for v in visits if v.state(today) == Visit.State.OVERDUE]
-    incomplete = FormInstance.objects.filter(
-        participant__in=participants, status="in_progress"
-    ).select_related("visit", "participant")
-    queries = (
-        Query.objects.filter(participant__in=participants)
-        .exclude(status="closed")
-        .select_related("form__visit", "participant")
-    )
-    return {
-        "today": today,
-        "due": sorted(due, key=lambda v: v.target_date),
-        "overdue": sorted(overdue, key=lambda v: v.latest_date or v.target_date),
-        "incomplete": incomplete[:200],
-        "queries": queries[:200],
-        "open_query_count": queries.count(),
-    }
-
-
-@require_role(*READ_ROLES)
-def worklist(request):
-    return render(request, "visits/worklist.html", worklist_data(request))

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from trialdesk.audit.models import AuditEvent
 from trialdesk.randomization import actions
+from trialdesk.randomization.actions import lists
 from trialdesk.randomization.models import Allocation, Preparation, RandomizationList, Slot
 from trialdesk.randomization.tests.helpers import TEST_SEED, ready, setup_list
 from trialdesk.testing.allocation_attack import brute_force, old_scheme_list
@@ -51,13 +52,13 @@ def test_a_blinded_coordinator_cannot_recompute_the_list_from_the_allocations_ap
 
 
 def test_every_list_gets_its_own_128_bit_system_seed(personas, monkeypatch):
-    seeds, draw = [], actions.new_seed
+    seeds, draw = [], lists.new_seed
 
     def capture() -> int:
         seeds.append(draw())
         return seeds[-1]
 
-    monkeypatch.setattr(actions, "new_seed", capture)
+    monkeypatch.setattr(lists, "new_seed", capture)  # where the list is drawn
     first = list(setup_list(personas).slots.order_by("pk").values_list("arm", flat=True))
     second = list(setup_list(personas).slots.order_by("pk").values_list("arm", flat=True))
     assert len(seeds) == 2 and seeds[0] != seeds[1] and min(seeds).bit_length() > 64

@@ -1,0 +1,119 @@
+"""Electronic signatures (21 CFR 11.50/11.70/11.200): sign, and void on change."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from django.db import transaction
+from django.utils import timezone
+
+from trialdesk.accounts import reauth
+from trialdesk.accounts.access import require_at
+from trialdesk.accounts.models import Role
+from trialdesk.crfs.actions.common import CrfError, S, _audit, _lock_form, _set_status
+from trialdesk.crfs.models import (
+    FormInstance,
+    ItemValue,
+    Signature,
+)
+
+SIGNATURE_MEANING = (
+    "I have reviewed the data on this form and confirm that it is accurate and complete "
+    "(investigator's responsibility)"
+)
+
+
+def void_signatures(fi, user, role, why: str) -> bool:
+    voided = False
+    for sig in Signature.objects.select_for_update().filter(form=fi, voided_at__isnull=True):
+        sig.voided_at, sig.void_reason = timezone.now(), why
+        sig.save(update_fields=["voided_at", "void_reason"])
+        _audit(
+            "status",
+            fi,
+            user,
+            role,
+            obj=sig,
+            old={"signature": "valid"},
+            new={"signature": "void", "signed_by": sig.printed_name},
+            reason=why,
+        )
+        voided = True
+    return voided
+
+
+def content_hash(fi: FormInstance) -> str:
+    rows = sorted((r.item, r.value, r.unit, r.status) for r in ItemValue.objects.filter(form=fi))
+    payload = {
+        "participant": fi.participant.study_id,
+        "visit": fi.visit.code,
+        "form": fi.form_code,
+        "repeat": fi.repeat,
+        "revision": fi.revision,
+        "items": rows,
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _failed_signature(fi, user, role, why: str = "wrong password") -> None:
+    with transaction.atomic(durable=True):
+        _audit(
+            "login_failed",
+            fi,
+            user,
+            role,
+            new={"signature": f"refused: {why}"},
+            reason="signature attempt with a wrong password",
+        )
+
+
+def do_sign_form(
+    fi: FormInstance,
+    acting_user,
+    *,
+    password: str,
+    meaning: str = SIGNATURE_MEANING,
+    request=None,
+) -> Signature:
+    """Sign (21 CFR 11.50/11.200): password re-entered, printed name, UTC time and meaning kept
+    with the hash of the content signed. With `request`, a wrong password counts toward the
+    login lockout and the lockout ends the session (accounts.reauth)."""
+    role = require_at(acting_user, (Role.INVESTIGATOR,), fi.participant.site_id, "sign forms")
+    try:
+        reauth.check_password(acting_user, password, request=request)
+    except reauth.Refused as exc:
+        _failed_signature(fi, acting_user, role, str(exc))
+        raise CrfError(f"{exc}: the form was not signed", {"password": str(exc)}) from None
+    with transaction.atomic(durable=True):
+        fi = _lock_form(fi)
+        if fi.status not in (S.COMPLETE, S.VERIFIED):
+            raise CrfError(
+                f"only a complete form can be signed (this one is {fi.get_status_display().lower()})"
+            )
+        sig = Signature.objects.create(
+            form=fi,
+            signer=acting_user,
+            printed_name=acting_user.display_name(),
+            meaning=meaning,
+            signed_at=timezone.now(),
+            content_hash=content_hash(fi),
+            revision=fi.revision,
+        )
+        _audit(
+            "sign",
+            fi,
+            acting_user,
+            role,
+            obj=sig,
+            new={
+                "printed_name": sig.printed_name,
+                "meaning": meaning,
+                "signed_at": sig.signed_at,
+                "content_hash": sig.content_hash,
+            },
+            reason=meaning,
+        )
+        fi.status_before_lock = ""
+        _set_status(fi, S.SIGNED, acting_user, role, "signed by the investigator")
+    return sig

@@ -1,0 +1,17 @@
+"""The composed pages, by the URL namespace they appear in (``trialdesk.site.urls`` mounts them,
+so links such as ``participants:detail`` and ``studies:home`` keep their names)."""
+
+from django.urls import path
+
+from trialdesk.desk import views
+
+studies = [path("staff/", views.staff_home, name="home")]
+participants = [
+    path("", views.participant_list, name="list"),
+    path("<str:study_id>/", views.casebook, name="detail"),
+]
+visits = [path("worklist/", views.worklist, name="worklist")]
+audit = [
+    path("export/", views.export, name="export"),
+    path("participant/<str:study_id>/", views.participant_trail, name="participant"),
+]

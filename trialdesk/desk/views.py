@@ -1,0 +1,285 @@
+"""Pages that compose several apps: the staff home, the participant list and casebook, the
+site worklist, and the audit trail pages.
+
+This is the top layer (docs/architecture.md): it reads accounts, audit, studies, participants,
+visits, crfs, ... and no app imports it. Each app's URL namespace keeps its names (``studies:home``,
+``participants:detail``, ``visits:worklist``, ``audit:participant``): ``trialdesk.site.urls``
+mounts these views in them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Count, Q
+from django.http import HttpResponseBadRequest, StreamingHttpResponse
+from django.shortcuts import render
+
+from trialdesk.accounts.access import get_access, require_role
+from trialdesk.accounts.models import Role
+from trialdesk.audit.actions import record
+from trialdesk.audit.export import FORMATS, parse_day, stream
+from trialdesk.audit.models import AuditEvent
+from trialdesk.crfs.actions import forms_at_visit
+from trialdesk.crfs.models import ClinicalAlert, FormInstance, Query
+from trialdesk.participants.scoping import (
+    ENTRY_ROLES,
+    READ_ROLES,
+    participant_or_404,
+    visible_participants,
+)
+from trialdesk.studies.registry import get_protocol
+from trialdesk.visits.models import Visit
+
+EXPORT_ROLES = (Role.DATA_MANAGER, Role.MONITOR)
+#: Who reviews a participant's trail: everyone who reads the casebook (scoped to their sites).
+REVIEW_ROLES = (Role.COORDINATOR, Role.INVESTIGATOR, Role.MONITOR, Role.DATA_MANAGER)
+
+
+# -- staff home ------------------------------------------------------------------------------
+
+
+@login_required
+def staff_home(request):
+    protocol = get_protocol()
+    access = get_access(request)
+    visits = list(protocol.visits.values())
+    forms = list(protocol.forms.values())
+    rows = [
+        {"form": form, "cells": [form.code in visit.forms for visit in visits]} for form in forms
+    ]
+    return render(
+        request,
+        "desk/home.html",
+        {
+            "protocol": protocol,
+            "visits": visits,
+            "soa_rows": rows,
+            "sites": access.sites(),
+            "roles": sorted(access.roles),
+            "capture": capture_counts(request),
+        },
+    )
+
+
+def capture_counts(request) -> dict | None:
+    if not get_access(request).has_role(*READ_ROLES):
+        return None
+    participants = visible_participants(request)
+    today = dt.date.today()
+    pending = Visit.objects.filter(
+        participant__in=participants,
+        actual_date__isnull=True,
+        missed=False,
+        latest_date__isnull=False,
+    )
+    return {
+        "participants": participants.count(),
+        "open_queries": Query.objects.filter(participant__in=participants)
+        .exclude(status="closed")
+        .count(),
+        "open_alerts": ClinicalAlert.objects.filter(
+            participant__in=participants, acknowledged_at__isnull=True
+        ).count(),
+        "overdue_visits": pending.filter(latest_date__lt=today).count(),
+        "due_this_week": pending.filter(
+            latest_date__gte=today, earliest_date__lte=today + dt.timedelta(days=7)
+        ).count(),
+        "forms_in_progress": FormInstance.objects.filter(
+            participant__in=participants, status="in_progress"
+        ).count(),
+        "forms_to_sign": FormInstance.objects.filter(
+            participant__in=participants, status__in=["complete", "verified"]
+        ).count(),
+    }
+
+
+# -- participants ----------------------------------------------------------------------------
+
+
+@require_role(*READ_ROLES)
+def participant_list(request):
+    rows = visible_participants(request).annotate(
+        open_queries=Count("queries", filter=~Q(queries__status="closed"), distinct=True),
+        open_alerts=Count("alerts", filter=Q(alerts__acknowledged_at__isnull=True), distinct=True),
+    )
+    can_register = bool(get_access(request).sites(*ENTRY_ROLES).exists())
+    return render(
+        request, "desk/participant_list.html", {"participants": rows, "can_register": can_register}
+    )
+
+
+@require_role(*READ_ROLES)
+def casebook(request, study_id: str):
+    participant = participant_or_404(request, study_id)
+    protocol = get_protocol()
+    access = get_access(request)
+    instances = {}
+    for fi in FormInstance.objects.filter(participant=participant):
+        instances.setdefault((fi.visit_id, fi.form_code), []).append(fi)
+    today = dt.date.today()
+    log_codes = set(protocol.log_forms())
+    visits = []
+    for visit in participant.visits.all().order_by("sequence", "repeat"):
+        spec = protocol.visits.get(visit.code)
+        forms = []
+        for code in forms_at_visit(visit):
+            if code in log_codes:
+                continue
+            rows = instances.get((visit.pk, code), [])
+            forms.append({"code": code, "form": protocol.forms[code], "instances": rows})
+        visits.append(
+            {
+                "visit": visit,
+                "spec": spec,
+                "state": visit.state(today),
+                "state_label": visit.state_label(today),
+                "forms": forms,
+            }
+        )
+    return render(
+        request,
+        "desk/casebook.html",
+        {
+            "participant": participant,
+            "visits": visits,
+            "logs": _logs(protocol, participant, log_codes, today),
+            "queries": Query.objects.filter(participant=participant).exclude(status="closed")[:50],
+            "alerts": ClinicalAlert.objects.filter(
+                participant=participant, acknowledged_at__isnull=True
+            ),
+            "can_enter": access.can(ENTRY_ROLES, participant.site_id),
+            "can_see_identity": access.can(ENTRY_ROLES, participant.site_id),
+            "unscheduled": [
+                v for v in protocol.visits.values() if not v.scheduled or v.day is None
+            ],
+        },
+    )
+
+
+def _logs(protocol, participant, log_codes, today):
+    """Log forms (adverse events, medication) across all visits, and where a new entry goes:
+    the latest visit that has taken place (else the first visit)."""
+    visits = list(participant.visits.all().order_by("sequence", "repeat"))
+    done = [v for v in visits if v.actual_date and v.actual_date <= today]
+    target = (
+        max(done, key=lambda v: (v.actual_date, v.sequence))
+        if done
+        else (visits[0] if visits else None)
+    )
+    out = []
+    for code in protocol.log_forms():
+        entries = list(
+            FormInstance.objects.filter(participant=participant, form_code=code)
+            .select_related("visit")
+            .order_by("created_at")
+        )
+        next_repeat = 1 + max(
+            (e.repeat for e in entries if target and e.visit_id == target.pk), default=0
+        )
+        out.append(
+            {
+                "code": code,
+                "form": protocol.forms[code],
+                "entries": entries,
+                "target": target,
+                "next_repeat": next_repeat,
+            }
+        )
+    return out
+
+
+# -- visits ----------------------------------------------------------------------------------
+
+
+def worklist_data(request, today: dt.date | None = None) -> dict:
+    today = today or dt.date.today()
+    week_end = today + dt.timedelta(days=7)
+    participants = visible_participants(request)
+    visits = Visit.objects.filter(
+        participant__in=participants,
+        actual_date__isnull=True,
+        missed=False,
+        target_date__isnull=False,
+    ).select_related("participant__site")
+    due = [
+        v
+        for v in visits
+        if v.state(today) == Visit.State.DUE
+        or (
+            v.state(today) == Visit.State.UPCOMING
+            and (v.earliest_date or v.target_date) <= week_end
+        )
+    ]
+    overdue = [v for v in visits if v.state(today) == Visit.State.OVERDUE]
+    incomplete = FormInstance.objects.filter(
+        participant__in=participants, status="in_progress"
+    ).select_related("visit", "participant")
+    queries = (
+        Query.objects.filter(participant__in=participants)
+        .exclude(status="closed")
+        .select_related("form__visit", "participant")
+    )
+    return {
+        "today": today,
+        "due": sorted(due, key=lambda v: v.target_date),
+        "overdue": sorted(overdue, key=lambda v: v.latest_date or v.target_date),
+        "incomplete": incomplete[:200],
+        "queries": queries[:200],
+        "open_query_count": queries.count(),
+    }
+
+
+@require_role(*READ_ROLES)
+def worklist(request):
+    return render(request, "desk/worklist.html", worklist_data(request))
+
+
+# -- audit -----------------------------------------------------------------------------------
+
+
+@require_role(*EXPORT_ROLES)
+def export(request):
+    fmt = request.GET.get("format", "csv")
+    if fmt not in FORMATS:
+        return HttpResponseBadRequest(f"format must be one of {', '.join(FORMATS)}")
+    try:
+        start, end = parse_day(request.GET.get("from")), parse_day(request.GET.get("to"), end=True)
+    except ValueError as exc:
+        return HttpResponseBadRequest(str(exc))
+    with transaction.atomic(durable=True):
+        record(
+            "export",
+            actor=request.user,
+            object_type="audit.trail",
+            object_id=fmt,
+            new={"from": request.GET.get("from"), "to": request.GET.get("to"), "format": fmt},
+            reason="audit trail export (web)",
+        )
+    response = StreamingHttpResponse(
+        stream(fmt, start, end), content_type="text/csv" if fmt == "csv" else "application/x-ndjson"
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="audit-trail.{"csv" if fmt == "csv" else "jsonl"}"'
+    )
+    return response
+
+
+@require_role(*REVIEW_ROLES)
+def participant_trail(request, study_id: str):
+    """Everything that happened to one participant's records, newest first (ICH E6(R3) 4.2.2(c):
+    audit trails that people can review)."""
+    participant = participant_or_404(request, study_id)
+    events = AuditEvent.objects.filter(participant=participant.study_id).order_by("-seq")
+    action = request.GET.get("action", "")
+    if action:
+        events = events.filter(action=action)
+    page = Paginator(events, 200).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "desk/participant_trail.html",
+        {"participant": participant, "page": page, "action": action},
+    )
