@@ -14,6 +14,7 @@ from ninja.security import django_auth
 from pydantic import ConfigDict, Field
 
 from trialdesk.accounts.access import get_access
+from trialdesk.accounts.models import Role
 from trialdesk.crfs import actions
 from trialdesk.crfs.models import FormInstance, ItemValue, Query
 from trialdesk.participants.scoping import ENTRY_ROLES, READ_ROLES, visible_participants
@@ -79,6 +80,26 @@ class FormParams(Schema):
 
 class QueryListParams(Schema):
     status: Literal["open", "all"] = "open"
+
+
+class SignSpec(Schema):
+    """A signature: the investigator's password, re-entered (21 CFR 11.200)."""
+
+    model_config = ConfigDict(extra="forbid")
+    password: str = Field(max_length=1000)
+
+
+class SignOut(Schema):
+    study_id: str
+    visit: str
+    form: str
+    repeat: int
+    status: str
+    printed_name: str
+    meaning: str
+    signed_at: str
+    content_hash: str
+    warnings: list[str] = []
 
 
 class ErrorsOut(Schema):
@@ -215,6 +236,38 @@ def save_form(
     except actions.CrfError as exc:
         return Status(422, ErrorsOut(detail=str(exc), errors=exc.errors))
     return _form_out(visit, form_code, repeat, outcome)
+
+
+@api.post(
+    "/participants/{study_id}/visits/{visit_code}/forms/{form_code}/sign",
+    response={200: SignOut, 422: ErrorsOut},
+)
+def sign_form(
+    request,
+    study_id: str,
+    visit_code: str,
+    form_code: str,
+    spec: SignSpec,
+    params: QueryParam[FormParams],
+):
+    """The same `do_sign_form` as the page: the protocol's signing rules refuse (422, naming the
+    open queries or the missing verification) or warn (the warnings are returned and kept in
+    the signature's audit event)."""
+    visit = _visit(request, study_id, visit_code)
+    if not get_access(request).can([Role.INVESTIGATOR], visit.participant.site_id):
+        raise PermissionDenied("only an investigator of this site signs its forms")
+    fi = FormInstance.objects.filter(visit=visit, form_code=form_code, repeat=params.repeat).first()
+    if fi is None:
+        raise Http404("this form has not been entered at this visit")
+    try:
+        sig = actions.do_sign_form(fi, request.user, password=spec.password, request=request)
+    except actions.CrfError as exc:
+        return Status(422, ErrorsOut(detail=str(exc), errors=exc.errors))
+    return SignOut(
+        study_id=study_id, visit=visit.code, form=form_code, repeat=fi.repeat,
+        status=FormInstance.Status.SIGNED, printed_name=sig.printed_name, meaning=sig.meaning,
+        signed_at=sig.signed_at.isoformat(), content_hash=sig.content_hash, warnings=sig.warnings,
+    )  # fmt: skip
 
 
 @api.get("/queries", response=list[QueryOut])

@@ -394,21 +394,21 @@ def sign(request, pk: int):
     fi = _fi(request, pk)
     if not get_access(request).can([Role.INVESTIGATOR], fi.participant.site_id):
         raise PermissionDenied("only an investigator of this site signs its forms")
+    page = {"fi": fi, "meaning": actions.SIGNATURE_MEANING}
     if request.method == "POST":
         try:
             actions.do_sign_form(
                 fi, request.user, password=request.POST.get("password", ""), request=request
             )
         except actions.CrfError as exc:
-            return render(
-                request,
-                "crfs/sign.html",
-                {"fi": fi, "error": str(exc), "meaning": actions.SIGNATURE_MEANING},
-                status=422,
-            )
+            page.update(error=str(exc), check=actions.signing_check(fi))
+            return render(request, "crfs/sign.html", page, status=422)
         messages.success(request, _("Signed."))
         return _back(fi)
-    return render(request, "crfs/sign.html", {"fi": fi, "meaning": actions.SIGNATURE_MEANING})
+    # The protocol's signing rules, shown before the password is asked: a block replaces the
+    # password field with the reason; a warning is shown above it.
+    page["check"] = actions.signing_check(fi)
+    return render(request, "crfs/sign.html", page)
 
 
 @require_role(Role.DATA_MANAGER)

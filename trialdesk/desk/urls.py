@@ -10,7 +10,10 @@ participants = [
     path("", views.participant_list, name="list"),
     path("<str:study_id>/", views.casebook, name="detail"),
 ]
-visits = [path("worklist/", views.worklist, name="worklist")]
+visits = [
+    path("worklist/", views.worklist, name="worklist"),
+    path("to-sign/", views.signing_worklist, name="to-sign"),
+]
 audit = [
     path("export/", views.export, name="export"),
     path("participant/<str:study_id>/", views.participant_trail, name="participant"),

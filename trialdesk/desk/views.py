@@ -14,9 +14,10 @@ import datetime as dt
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.http import HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext, ngettext
 
 from trialdesk.accounts.access import get_access, require_role
 from trialdesk.accounts.models import Role
@@ -25,6 +26,8 @@ from trialdesk.audit.export import FORMATS, parse_day, stream
 from trialdesk.audit.models import AuditEvent
 from trialdesk.crfs.actions import forms_at_visit
 from trialdesk.crfs.models import ClinicalAlert, FormInstance, Query
+from trialdesk.enrolment.models import EligibilityAssessment
+from trialdesk.participants.models import Participant
 from trialdesk.participants.scoping import (
     ENTRY_ROLES,
     READ_ROLES,
@@ -236,6 +239,68 @@ def worklist_data(request, today: dt.date | None = None) -> dict:
 @require_role(*READ_ROLES)
 def worklist(request):
     return render(request, "desk/worklist.html", worklist_data(request))
+
+
+# -- signatures ------------------------------------------------------------------------------
+
+
+def signing_worklist_data(request) -> dict:
+    """What awaits the investigator's signature at the sites where she is an investigator:
+    forms complete or source-verified (not signed, not locked) with what the protocol's
+    ``signing`` rules say about each, and the latest eligibility assessment of a participant
+    that is eligible and not yet confirmed. Blinded: no arm, nothing from randomization."""
+    policy = get_protocol().signing
+    site_ids = get_access(request).site_ids(Role.INVESTIGATOR)
+    participants = Participant.objects.all()
+    if site_ids is not None:
+        participants = participants.filter(site_id__in=site_ids)
+    forms = (
+        FormInstance.objects.filter(
+            participant__in=participants,
+            status__in=(FormInstance.Status.COMPLETE, FormInstance.Status.VERIFIED),
+        )
+        .annotate(open_queries=Count("queries", filter=~Q(queries__status=Query.Status.CLOSED)))
+        .select_related("participant__site", "visit")
+        .order_by("updated_at", "pk")
+    )
+    rows = []
+    for fi in forms[:500]:
+        verified = fi.status == FormInstance.Status.VERIFIED
+        blocks, warnings = [], []
+        if fi.open_queries:
+            (blocks if policy.open_queries == "block" else warnings).append(
+                ngettext("%(n)d open query", "%(n)d open queries", fi.open_queries)
+                % {"n": fi.open_queries}
+            )
+        if not verified:
+            (blocks if policy.source_verification == "require" else warnings).append(
+                gettext("not source-verified")
+            )
+        rows.append({"fi": fi, "blocks": blocks, "warnings": warnings})
+    latest = EligibilityAssessment.objects.filter(participant=OuterRef("participant")).order_by(
+        "-assessed_at", "-pk"
+    )
+    eligibility = (
+        EligibilityAssessment.objects.filter(
+            participant__in=participants,
+            result=EligibilityAssessment.Result.ELIGIBLE,
+            signature__isnull=True,
+        )
+        .filter(pk=Subquery(latest.values("pk")[:1]))
+        .select_related("participant__site")
+        .order_by("assessed_at", "pk")
+    )
+    return {
+        "forms": rows,
+        "form_count": forms.count(),
+        "eligibility": list(eligibility[:500]),
+        "policy": policy,
+    }
+
+
+@require_role(Role.INVESTIGATOR)
+def signing_worklist(request):
+    return render(request, "desk/signing_worklist.html", signing_worklist_data(request))
 
 
 # -- audit -----------------------------------------------------------------------------------

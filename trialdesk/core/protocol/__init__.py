@@ -21,7 +21,7 @@ Protocol
     ``.study``, ``.sites``, ``.routes``, ``.arms``, ``.allocation``, ``.stratification``,
     ``.visits``, ``.consent_versions``, ``.codelists``, ``.forms``, ``.eligibility``,
     ``.endpoints``, ``.analyses``, ``.sample_size``, ``.interim``, ``.safety_rules``,
-    ``.unblinding``, ``.contacts``
+    ``.unblinding``, ``.signing``, ``.contacts``
     (collections are dicts keyed by code, in file order). Accessors: ``form(code)``,
     ``field("form.field")``, ``visit(code)``, ``arm(code)``, ``codelist(code)``,
     ``schedule_of_activities()`` (visit → forms), ``visits_of(form)``, ``log_forms()``,
@@ -31,8 +31,8 @@ Protocol
 Model classes: Study, Site, Route, Arm, Allocation, StratificationFactor, StratumLevel,
 Visit, ConsentVersion, Codelist, CodelistItem, Form, FormField, FieldType, EditCheck,
 Criterion, Endpoint, Analysis, SampleSize, Effect, InterimDesign, BetaBinomialRule,
-CountBoundaryRule, CountStep, SafetyEvent, UnblindingPolicy, Contacts, Contact, RoleCode,
-Text (``.en``, ``.id``).
+CountBoundaryRule, CountStep, SafetyEvent, UnblindingPolicy, SigningPolicy, Contacts, Contact,
+RoleCode, Text (``.en``, ``.id``).
 """
 
 from __future__ import annotations
@@ -64,6 +64,7 @@ from trialdesk.core.protocol.models import (
     Route,
     SafetyEvent,
     SampleSize,
+    SigningPolicy,
     Site,
     StratificationFactor,
     StratumLevel,
@@ -114,6 +115,7 @@ __all__ = [
     "StratumLevel",
     "Study",
     "Text",
+    "SigningPolicy",
     "UnblindingPolicy",
     "Visit",
     "derivation_order",

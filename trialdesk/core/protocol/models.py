@@ -497,6 +497,23 @@ class UnblindingPolicy(Model):
     note: str | None = None
 
 
+class SigningPolicy(Model):
+    """What stands between a complete form and the investigator's signature.
+
+    ``open_queries``: a query on the form that is not closed (open or answered) either
+    ``block``s the signature or only ``warn``s (the warning is shown before the password is
+    asked and kept in the signature's audit event). ``source_verification``: ``require`` a
+    monitor's source verification before signing, or only ``warn`` when it is missing.
+
+    The defaults are the strict choice (a protocol relaxes them explicitly): an investigator
+    attests that the data are accurate, which an unresolved query says they may not be.
+    """
+
+    open_queries: Literal["block", "warn"] = "block"
+    source_verification: Literal["require", "warn"] = "warn"
+    note: str | None = None
+
+
 class Contact(Model):
     """A person or office outside the system who is told about study events by e-mail."""
 

@@ -26,6 +26,7 @@ from trialdesk.core.protocol.models import (
     Route,
     SafetyRule,
     SampleSize,
+    SigningPolicy,
     Site,
     StratificationFactor,
     Study,
@@ -111,6 +112,7 @@ class Protocol(Model):
     interim: InterimDesign
     safety_rules: dict[str, SafetyRule] = {}
     unblinding: UnblindingPolicy = UnblindingPolicy()
+    signing: SigningPolicy = SigningPolicy()
     contacts: Contacts = Contacts()
 
     _compiled: dict[tuple[str | None, str], Expression] = PrivateAttr(default_factory=dict)

@@ -47,8 +47,10 @@ from trialdesk.crfs.actions.queries import (
 )
 from trialdesk.crfs.actions.signatures import (
     SIGNATURE_MEANING,
+    SigningCheck,
     content_hash,
     do_sign_form,
+    signing_check,
     void_signatures,
 )
 from trialdesk.crfs.actions.values import (
@@ -67,6 +69,7 @@ __all__ = [
     "QualityRunResult",
     "S",
     "SIGNATURE_MEANING",
+    "SigningCheck",
     "SaveOutcome",
     "StaleRevision",
     "_system_values",
@@ -88,6 +91,7 @@ __all__ = [
     "forms_at_visit",
     "notify_investigators",
     "refresh_dependents",
+    "signing_check",
     "repeat_problem",
     "sync_auto_queries",
     "unexpected_fields",

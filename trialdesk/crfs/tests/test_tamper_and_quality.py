@@ -125,6 +125,10 @@ def test_reinstated_signature_and_reopened_query_are_named(login, participant_a)
         url(visit), with_revision(url(visit), {**vitals(hr="140"), "complete": "1"})
     )
     fi = FormInstance.objects.get(visit=visit)
+    # The protocol blocks signing while a query is open (signing.open_queries: block).
+    step = reverse("crfs:query-step", args=[Query.objects.get().pk])
+    login("coord_a").post(step, {"step": "answer", "text": "Confirmed from the source."})
+    login("monitor").post(step, {"step": "close", "text": "Resolved"})
     login("inv_a").post(reverse("crfs:sign", args=[fi.pk]), {"password": PASSWORD})
     login("coord_a").post(
         url(visit), with_revision(url(visit), {**vitals(hr="120"), "reason": "re-measured"})
@@ -132,7 +136,7 @@ def test_reinstated_signature_and_reopened_query_are_named(login, participant_a)
     sig = Signature.objects.get()
     assert CliRunner().invoke(audit, ["verify"]).exit_code == 0
     _sql("UPDATE crfs_signature SET voided_at = NULL WHERE id = %s", [sig.pk])
-    q = Query.objects.get()  # closed automatically by the correction
+    q = Query.objects.get()  # closed before signing
     _sql("UPDATE crfs_query SET status = 'open' WHERE id = %s", [q.pk])
     result = CliRunner().invoke(audit, ["verify"])
     assert result.exit_code == 1
