@@ -141,8 +141,9 @@ def do_sign_form(
 ) -> Signature:
     """Sign (21 CFR 11.50/11.200): password re-entered, printed name, UTC time and meaning kept
     with the hash of the content signed. The protocol's ``signing`` rules are applied
-    (:func:`signing_check`): a block refuses, warnings are kept in the audit event. With `request`, a wrong password counts toward the
-    login lockout and the lockout ends the session (accounts.reauth)."""
+    (:func:`signing_check`): a block refuses, warnings are kept in the audit event. With
+    `request`, a wrong password counts toward the login lockout and the lockout ends the
+    session (accounts.reauth)."""
     role = require_at(acting_user, (Role.INVESTIGATOR,), fi.participant.site_id, "sign forms")
     policy = get_protocol().signing
     if fi.status in (S.COMPLETE, S.VERIFIED):
