@@ -28,6 +28,7 @@ from trialdesk.crfs.actions.common import (
     clean_text,
     forms_at_visit,
     repeat_problem,
+    reserved_fields,
     unexpected_fields,
 )
 from trialdesk.crfs.actions.lifecycle import (
@@ -88,6 +89,7 @@ __all__ = [
     "forms_at_visit",
     "notify_investigators",
     "refresh_dependents",
+    "reserved_fields",
     "repeat_problem",
     "sync_auto_queries",
     "unexpected_fields",
