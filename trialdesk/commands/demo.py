@@ -187,6 +187,20 @@ class DemoLoader:
             raise click.ClickException(f"no coordinator at site {site.code}: create one first")
         return m.user
 
+    def _member(self, site, role):
+        """A user holding ``role`` at ``site`` (or study-wide), or None."""
+        from django.db.models import Q
+
+        from trialdesk.accounts.models import Membership
+
+        m = (
+            Membership.objects.filter(Q(site=site) | Q(site__isnull=True), role=role, active=True)
+            .select_related("user")
+            .order_by("pk")
+            .first()
+        )
+        return m.user if m else None
+
     def _visits(self, participant, pid, by_pid, user) -> None:
         from trialdesk.visits.actions import do_record_visit_date
 
@@ -216,7 +230,7 @@ class DemoLoader:
             self._save(log_visit, form_code, form, row, user, repeat=int(row.get("seq") or 1))
 
     def _save(self, visit, form_code, form, row, user, repeat: int | None = None) -> None:
-        from trialdesk.crfs.actions import CrfError, do_save_form
+        from trialdesk.crfs.actions import CrfError, do_save_form, reserved_fields
         from trialdesk.crfs.engine import entry_fields
 
         day = _row_date(row, form)
@@ -224,6 +238,16 @@ class DemoLoader:
             return
         raw = {f.code: _raw(f, row.get(f.code)) for f in entry_fields(form)}
         repeat = repeat or int(row.get("seq") or 1)
+        reserved = reserved_fields(form, user, visit.participant.site_id)  # another role's
+        if any(raw.get(code) not in ("", None, []) for code in reserved):
+            own = {k: v for k, v in raw.items() if k not in reserved}
+            try:  # the coordinator's part first, then the whole form as that role
+                do_save_form(visit, form_code, user, raw=own, repeat=repeat, reason="")
+            except CrfError as exc:
+                self.rejections[f"{form_code}: {next(iter(exc.errors.values()))[:90]}"] += 1
+                return
+            other = self._member(visit.participant.site, sorted(set(reserved.values()))[0])
+            user, raw = (other, raw) if other is not None else (user, own)
         for complete in (True, False):
             try:
                 outcome = do_save_form(

@@ -186,6 +186,10 @@ def _context(
     access = get_access(request)
     status = fi.status if fi else FormInstance.Status.NOT_STARTED
     site_id = participant.site_id
+    fields = build_fields(protocol, form, raw, units or {}, result, errors, rows, queries)
+    reserved = actions.reserved_fields(form, request.user, site_id)
+    for f in fields:
+        f["reserved_for"] = Role(reserved[f["code"]]).label if f["code"] in reserved else ""
     return {
         "protocol": protocol,
         "form": form,
@@ -200,7 +204,7 @@ def _context(
         "repeat": repeat,
         "status": status,
         "status_label": FormInstance.Status(status).label,
-        "fields": build_fields(protocol, form, raw, units or {}, result, errors, rows, queries),
+        "fields": fields,
         "form_errors": [m for k, m in errors.items() if k not in form.fields],
         "queries": queries,
         "signatures": list(fi.signatures.all()) if fi else [],
@@ -270,6 +274,10 @@ def _save(request, visit, form_code, repeat):
         raise PermissionDenied("your role does not allow data entry here")
     protocol, form = _form_spec(visit, form_code)
     raw, units = _raw_from_post(form, request.POST)
+    for code in actions.reserved_fields(form, request.user, visit.participant.site_id):
+        if code not in request.POST:  # shown read-only: keeps its stored value
+            raw.pop(code, None)
+            units.pop(code, None)
     reason = request.POST.get("reason", "")
     try:
         unexpected = _post_problems(form, request.POST)

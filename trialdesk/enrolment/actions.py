@@ -166,6 +166,10 @@ def _failed_signature(user, role, participant, assessment, why: str) -> None:
         _audit("sign", user, role, participant, assessment, new={"signed": False}, reason=why)
 
 
+#: The screening eCRF's own "investigator confirms eligibility" item (entered_by: investigator).
+SIGNOFF_ITEM = "screening.investigator_signoff"
+
+
 def do_confirm_eligibility(
     assessment: EligibilityAssessment,
     acting_user,
@@ -194,9 +198,15 @@ def do_confirm_eligibility(
     latest = services.latest_assessment(participant)
     if latest is None or latest.pk != assessment.pk:
         raise EnrolmentError("a newer assessment exists: confirm that one")
-    current = eligibility.values_hash(get_protocol(), services.participant_values(participant))
+    values = services.participant_values(participant)
+    current = eligibility.values_hash(get_protocol(), values)
     if current != assessment.values_sha256:
         raise EnrolmentError("data changed after this assessment: assess again, then sign")
+    if values.get(SIGNOFF_ITEM) is False:  # the eCRF item and the signature must agree
+        raise EnrolmentError(
+            f"the screening form records {SIGNOFF_ITEM} (investigator confirms eligibility) = "
+            "no: correct that item first, or do not sign"
+        )
     with transaction.atomic(durable=True):
         sig = EligibilitySignature.objects.create(
             assessment=assessment,

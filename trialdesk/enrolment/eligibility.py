@@ -18,6 +18,19 @@ from trialdesk.core.rules import Truth, is_missing
 
 RESULT_OF = {Truth.TRUE: "eligible", Truth.FALSE: "not_eligible", Truth.UNKNOWN: "unknown"}
 PASS_LABEL = {Truth.TRUE: "met", Truth.FALSE: "not met", Truth.UNKNOWN: "unknown"}
+#: How a clinician reads a criterion: an inclusion criterion is met / not met; an exclusion
+#: criterion's condition is absent / present ("present" excludes). Keyed by kind, then by the
+#: stored ``passes`` ("met" means the criterion does not stand in the way).
+READING = {
+    "inclusion": {"met": "met", "not met": "not met", "unknown": "unknown"},
+    "exclusion": {"met": "absent", "not met": "present", "unknown": "unknown"},
+}
+
+
+def reading(criterion: dict) -> str:
+    """The clinical word for one stored criterion row (works on assessments stored before
+    this wording existed: it reads ``kind`` and ``passes`` only)."""
+    return READING[criterion["kind"]][criterion["passes"]]
 
 
 @dataclass(frozen=True)
@@ -127,6 +140,7 @@ def assess(protocol, values: dict[str, object]) -> Assessment:
                 "expression": criterion.expression,
                 "truth": cr.truth.value,
                 "passes": PASS_LABEL[cr.passes],
+                "reads": READING[cr.kind][PASS_LABEL[cr.passes]],
                 "evidence": _evidence(protocol, names, full),
                 "cross_checks": _cross_checks(protocol, names, full),
             }

@@ -27,7 +27,7 @@ def screening_data(
             "alcohol_active": "no",
             "drug_addiction": "no",
             "able_to_consent": "yes",
-            "investigator_signoff": "yes",
+            # investigator_signoff is the investigator's own item (entered_by: investigator)
         },
         "demog": {
             "gravida": "1",
@@ -67,13 +67,19 @@ def screening_data(
 
 
 def enter(participant, user, data: dict[str, dict[str, str]]) -> None:
-    from trialdesk.crfs.actions import do_save_form
+    """Save the forms as ``user``, leaving out items the protocol reserves to a role ``user``
+    does not hold (``entered_by``: the investigator's sign-off item for a coordinator)."""
+    from trialdesk.crfs.actions import do_save_form, reserved_fields
+    from trialdesk.studies.registry import get_protocol
     from trialdesk.visits.models import Visit
 
     visit = Visit.objects.get(participant=participant, code="SCR")
+    protocol = get_protocol()
     for form in ("demog", "screening", "consent"):
         if form in data:
-            do_save_form(visit, form, user, raw=data[form], reason="test data")
+            reserved = reserved_fields(protocol.form(form), user, participant.site_id)
+            raw = {k: v for k, v in data[form].items() if k not in reserved}
+            do_save_form(visit, form, user, raw=raw, reason="test data")
 
 
 def screened(site, coordinator, *, data=None, **kw):

@@ -16,7 +16,7 @@ from trialdesk.accounts.access import get_access, require_role
 from trialdesk.accounts.models import Role
 from trialdesk.core.numbers import NumberSyntaxError, parse_integer_text
 from trialdesk.core.timeparse import parse_iso_date, parse_iso_datetime
-from trialdesk.enrolment import actions, services
+from trialdesk.enrolment import actions, eligibility, services
 from trialdesk.enrolment.models import Consent, ScreeningEntry, Withdrawal
 from trialdesk.participants.scoping import ENROLMENT_READ_ROLES, participant_in_scope
 
@@ -79,13 +79,18 @@ def participant(request, study_id: str):
         _post(request, p)
         return redirect("enrolment:participant", study_id=p.study_id)
     protocol = services_protocol()
+    assessment = services.latest_assessment(p)
+    criteria = [
+        dict(c, reads=eligibility.reading(c)) for c in (assessment.criteria if assessment else [])
+    ]
     return render(
         request,
         "enrolment/participant.html",
         {
             "p": p,
             "entry": getattr(p, "screening", None),
-            "assessment": services.latest_assessment(p),
+            "assessment": assessment,
+            "criteria": criteria,
             "consents": p.consents.all(),
             "withdrawals": p.withdrawals.all(),
             "readiness": services.readiness(p),

@@ -475,6 +475,14 @@ CASES = [
         "email: dsmb-chair at",
     ),
     Case(
+        "entered-by-unknown-role",
+        "        entered_by: investigator\n",
+        "        entered_by: investigatr\n",
+        "forms.screening.fields.investigator_signoff.entered_by",
+        "investigator",
+        "entered_by: investigatr",
+    ),
+    Case(
         "yaml-syntax",
         "  short_title: EXO-PE\n",
         "  short_title: [EXO-PE\n",

@@ -234,6 +234,20 @@ class Codelist(Keyed):
     items: dict[str, CodelistItem] = Field(min_length=1)
 
 
+#: The role codes of trialdesk's accounts (core cannot import Django; a test keeps them equal).
+RoleCode = Literal[
+    "coordinator",
+    "investigator",
+    "monitor",
+    "data_manager",
+    "pharmacist",
+    "statistician",
+    "unblinded_statistician",
+    "dsmb",
+    "admin",
+]
+
+
 class FieldType(enum.StrEnum):
     INTEGER = "integer"
     DECIMAL = "decimal"
@@ -255,7 +269,9 @@ class FormField(Keyed):
 
     Limits are in the canonical ``unit``. ``derived`` fields are computed from their
     expression and never entered; ``entry: system`` fields are filled by software from other
-    records (e.g. the baseline calibrator of a qPCR run).
+    records (e.g. the baseline calibrator of a qPCR run). ``entered_by`` names the one role
+    that may set or change the value (e.g. ``investigator`` for an investigator's
+    confirmation); unset, any data-entry role may.
     """
 
     code: Identifier
@@ -277,6 +293,7 @@ class FormField(Keyed):
     show_if: str | None = None
     derived: str | None = None
     entry: Literal["site", "system"] = "site"
+    entered_by: RoleCode | None = None
     identifier: bool = False
     #: Whether the value tells the study product or arm (a lot, batch, product name):
     #: true always warns on a blinded form, false marks a reviewed field that does not,
@@ -468,18 +485,6 @@ SafetyRule = Annotated[BetaBinomialRule | CountBoundaryRule, Field(discriminator
 
 
 # --------------------------------------------------------------------------- unblinding, contacts
-#: The role codes of trialdesk's accounts (core cannot import Django; a test keeps them equal).
-RoleCode = Literal[
-    "coordinator",
-    "investigator",
-    "monitor",
-    "data_manager",
-    "pharmacist",
-    "statistician",
-    "unblinded_statistician",
-    "dsmb",
-    "admin",
-]
 ContactCode = Literal["sponsor", "dsmb"]
 
 

@@ -28,6 +28,7 @@ from trialdesk.crfs.actions.common import (
     clean_text,
     forms_at_visit,
     repeat_problem,
+    reserved_fields,
     unexpected_fields,
 )
 from trialdesk.crfs.actions.lifecycle import (
@@ -91,8 +92,9 @@ __all__ = [
     "forms_at_visit",
     "notify_investigators",
     "refresh_dependents",
-    "signing_check",
     "repeat_problem",
+    "reserved_fields",
+    "signing_check",
     "sync_auto_queries",
     "unexpected_fields",
     "void_signatures",

@@ -28,6 +28,27 @@ class CrfError(ValueError):
         self.result = result
 
 
+def reserved_fields(form, user, site_id) -> dict[str, str]:
+    """Fields of ``form`` the protocol reserves to a role (``entered_by``) that ``user`` does not
+    hold at ``site_id``: code → the role allowed."""
+    from trialdesk.accounts.access import Access
+
+    access = Access.of(user)
+    return {
+        fld.code: fld.entered_by
+        for fld in form.fields.values()
+        if fld.entered_by and not access.can((fld.entered_by,), site_id)
+    }
+
+
+def reserved_message(fld, role_code: str) -> str:
+    role = Role(role_code).label
+    return (
+        f"{fld.code} ({fld.label.en}): only a user with the role {role} may enter or change "
+        "this item; your role may not"
+    )
+
+
 class StaleRevision(CrfError):
     """The form changed since the caller read it (optimistic concurrency): HTTP 409."""
 

@@ -21,6 +21,8 @@ from trialdesk.crfs.actions.common import (
     clean_text,
     forms_at_visit,
     repeat_problem,
+    reserved_fields,
+    reserved_message,
     unexpected_fields,
 )
 from trialdesk.crfs.actions.signatures import void_signatures
@@ -84,6 +86,8 @@ def do_save_form(
             raise StaleRevision(expected_revision, fi.revision)
         if fi.status == S.LOCKED:
             raise CrfError(f"form {form_code} is locked by data management: it cannot be changed")
+        reserved = reserved_fields(form, acting_user, participant.site_id)
+        raw, units = _keep_reserved(form, fi, reserved, raw, units or {})
         context = form_context(participant, visit, exclude_form=fi)
         result = engine.evaluate_form(
             p, form, raw, units or {}, context, system=_system_values(p, form, fi), lang=lang
@@ -99,7 +103,7 @@ def do_save_form(
                 result,
             )
         outcome = SaveOutcome(fi, result)
-        _store_values(p, form, fi, result, acting_user, role, reason, outcome)
+        _store_values(p, form, fi, result, acting_user, role, reason, outcome, reserved)
         _after_change(fi, acting_user, role, reason, outcome, complete)
         outcome.queries_opened, outcome.queries_closed = sync_auto_queries(
             fi, result, acting_user, role
@@ -203,7 +207,28 @@ def _same(row: ItemValue, target: dict) -> bool:
     return all(getattr(row, k) == v for k, v in target.items() if k != "num_value")
 
 
-def _store_values(p, form, fi, result, user, role, reason, outcome: SaveOutcome) -> None:
+def _keep_reserved(form, fi, reserved, raw, units):
+    """A reserved field the caller did not send keeps its stored value (the page shows it
+    read-only to other roles, and an API client need not echo it); sent, it is compared."""
+    if not reserved:
+        return raw, units
+    raw, units = dict(raw), dict(units)
+    rows = {r.item: r for r in ItemValue.objects.filter(form=fi, item__in=list(reserved))}
+    for code in reserved:
+        row = rows.get(code)
+        if code in raw or row is None or row.status != ItemValue.Status.ENTERED:
+            continue
+        fld = form.fields[code]
+        multi = fld.type.value == "multichoice"
+        raw[code] = (list(row.value or []) or [""]) if multi else row.entered_value
+        if row.entered_unit:
+            units.setdefault(code, row.entered_unit)
+    return raw, units
+
+
+def _store_values(
+    p, form, fi, result, user, role, reason, outcome: SaveOutcome, reserved=None
+) -> None:
     existing = {row.item: row for row in ItemValue.objects.filter(form=fi)}
     targets = _target_rows(form, result)
     changes = []
@@ -216,6 +241,17 @@ def _store_values(p, form, fi, result, user, role, reason, outcome: SaveOutcome)
         elif not _same(row, target):
             changes.append((code, row, target))
     edits = [c for c in changes if c[2]["status"] != ItemValue.Status.DERIVED]
+    refused = {
+        code: reserved_message(form.fields[code], reserved[code])
+        for code, _row, _target in edits
+        if code in (reserved or {})
+    }
+    if refused:
+        raise CrfError(
+            "the form was not saved: " + "; ".join(refused[c] for c in sorted(refused)),
+            refused,
+            result,
+        )
     if edits and fi.past_complete and not reason.strip():
         raise CrfError(
             "this form was already complete: give a reason for change",

@@ -1,0 +1,142 @@
+"""Issue 11 item 3: eligibility in clinical words, rules on request, investigator-only items.
+
+Real URLs, real database, named personas: the coordinator (coord_a) and the investigator
+(inv_a) of site 01.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from trialdesk.accounts.models import Site
+from trialdesk.crfs.models import FormInstance, ItemValue
+from trialdesk.enrolment.actions import (
+    EnrolmentError,
+    do_assess_eligibility,
+    do_confirm_eligibility,
+)
+from trialdesk.enrolment.testing import screened, screening_data
+from trialdesk.testing.participants import visit_of, with_revision
+from trialdesk.testing.personas import PASSWORD
+
+
+@pytest.fixture
+def site_a(personas):
+    return Site.objects.get(code="01")
+
+
+def _reads(page: str, code: str) -> str:
+    row = re.search(rf'<tr [^>]*id="criterion-{code}">(.*?)</tr>', page, re.S)
+    assert row, f"criterion {code} is not on the page"
+    return re.search(r'<td class="reads">([^<]*)</td>', row.group(1)).group(1)
+
+
+def test_exclusion_criteria_read_absent_present_unknown_and_rules_are_hidden(
+    personas, site_a, login
+):
+    p = screened(
+        site_a,
+        personas["coord_a"],
+        **{
+            "screening.chronic_htn_prepregnancy": "yes",  # E1: the excluding condition present
+            "screening.major_cvd": None,  # E2: not recorded
+        },
+    )
+    do_assess_eligibility(p, personas["coord_a"])
+    page = login("coord_a").get(reverse("enrolment:participant", args=[p.study_id]))
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert _reads(html, "E1") == "present"
+    assert _reads(html, "E2") == "unknown"
+    assert _reads(html, "E3") == "absent"  # no active infection: absent, not "met"
+    assert _reads(html, "I1") == "met"
+    assert 'id="eligibility-result">Not eligible' in html  # "present" excludes
+    # Every rule expression sits inside a closed <details>: shown only on request.
+    rules = re.findall(r"<code>(screening\.[^<]*|18 &lt;=[^<]*)</code>", html)
+    assert rules, "the rules are no longer on the page at all"
+    assert len(re.findall(r'<details class="rule"><summary>show rule</summary><code>', html)) == 11
+    assert '<details class="rule" open' not in html
+    outside = re.sub(r"<details.*?</details>", "", html, flags=re.S)
+    assert "screening.chronic_htn_prepregnancy" not in outside
+
+
+def _screening_url(p):
+    return reverse("crfs:form", args=[visit_of(p, "SCR").pk, "screening", 1])
+
+
+def _signoff(p):
+    fi = FormInstance.objects.get(visit=visit_of(p, "SCR"), form_code="screening")
+    return ItemValue.objects.filter(form=fi, item="investigator_signoff").first()
+
+
+def _screening_raw(**over):
+    raw = screening_data(today=timezone.localdate())["screening"]
+    raw.update(over)
+    return raw
+
+
+def test_coordinator_cannot_set_the_investigator_only_item_on_the_page(personas, site_a, login):
+    p = screened(site_a, personas["coord_a"])
+    assert _signoff(p) is None
+    coord = login("coord_a")
+    url = _screening_url(p)
+    page = coord.get(url).content.decode()
+    assert 'name="investigator_signoff"' not in page  # read-only for the coordinator
+    assert "entered by the Investigator only" in page
+    response = coord.post(url, with_revision(url, _screening_raw(investigator_signoff="yes")))
+    html = response.content.decode()
+    assert "investigator_signoff" in html and "only a user with the role Investigator" in html
+    assert _signoff(p) is None
+    # The investigator may.
+    inv = login("inv_a")
+    assert 'name="investigator_signoff"' in inv.get(url).content.decode()
+    inv.post(url, with_revision(url, _screening_raw(investigator_signoff="yes")))
+    assert _signoff(p).value is True
+    # The coordinator's page leaves it out: her other corrections save, the item stays.
+    coord = login("coord_a")  # one test client: log the coordinator in again
+    coord.post(url, with_revision(url, _screening_raw(smoking_active="yes")))
+    assert _signoff(p).value is True
+    fi = FormInstance.objects.get(visit=visit_of(p, "SCR"), form_code="screening")
+    assert ItemValue.objects.get(form=fi, item="smoking_active").value is True
+    # ... and changing it by a crafted POST is refused.
+    coord.post(url, with_revision(url, _screening_raw(investigator_signoff="no")))
+    assert _signoff(p).value is True
+
+
+def _api(client, p, values):
+    url = f"/crfs/api/participants/{p.study_id}/visits/SCR/forms/screening"
+    revision = client.get(url).json()["revision"]
+    body = {"revision": revision, "values": values}
+    return client.post(url, json.dumps(body), content_type="application/json")
+
+
+def test_coordinator_cannot_set_the_investigator_only_item_through_the_api(personas, site_a, login):
+    p = screened(site_a, personas["coord_a"])
+    response = _api(login("coord_a"), p, _screening_raw(investigator_signoff="yes"))
+    assert response.status_code == 422, response.content
+    message = response.json()["errors"]["investigator_signoff"]
+    assert "investigator_signoff" in message and "Investigator" in message
+    assert _signoff(p) is None
+    response = _api(login("inv_a"), p, _screening_raw(investigator_signoff="yes"))
+    assert response.status_code == 200, response.content
+    assert _signoff(p).value is True
+    # A coordinator's API save that omits the item keeps it; one that clears it is refused.
+    assert _api(login("coord_a"), p, _screening_raw(smoking_active="yes")).status_code == 200
+    assert _api(login("coord_a"), p, _screening_raw(investigator_signoff="")).status_code == 422
+    assert _signoff(p).value is True
+
+
+def test_signature_refused_when_the_ecrf_item_says_the_investigator_does_not_confirm(
+    personas, site_a, login
+):
+    p = screened(site_a, personas["coord_a"])
+    _api(login("inv_a"), p, _screening_raw(investigator_signoff="no"))
+    assert _signoff(p).value is False
+    a = do_assess_eligibility(p, personas["coord_a"])
+    with pytest.raises(EnrolmentError, match="investigator_signoff"):
+        do_confirm_eligibility(a, personas["inv_a"], password=PASSWORD)
