@@ -73,6 +73,10 @@ def test_a_site_with_its_own_zone_shows_its_own_time(personas, monkeypatch):
     moved = real.sites["02"].model_copy(update={"timezone": "Asia/Makassar"})
     changed = real.model_copy(update={"sites": {**real.sites, "02": moved}})
     monkeypatch.setattr(timezones, "get_protocol", lambda: changed)
-    template = Template("{% load times %}{{ when|local:a }} | {{ when|local:b }} | {{ when|utc }}")
+    template = Template(
+        "{% load times %}{{ when|local:a }} | {{ when|local:b }} | {{ when|utc }} | {{ when|zone }}"
+    )
     shown = template.render(Context({"when": INSTANT, "a": Site.objects.get(code="01"), "b": "02"}))
-    assert shown == (f"{AS_JAKARTA} | 2026-03-02 09:12 WITA (Asia/Makassar) | {AS_UTC}")
+    assert shown == (
+        f"{AS_JAKARTA} | 2026-03-02 09:12 WITA (Asia/Makassar) | {AS_UTC} | WIB (Asia/Jakarta)"
+    )

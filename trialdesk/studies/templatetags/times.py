@@ -4,7 +4,9 @@
   (Part 11 manifestations);
 - ``{{ value|local:site }}`` → ``2026-03-02 08:12 WIB (Asia/Jakarta)``: every other page, in
   the zone of ``site`` (an ``accounts.Site`` or a site code; omitted: the deployment's zone);
-- ``{{ value|local_date:site }}`` → ``2026-03-02``: the calendar day at the site.
+- ``{{ value|local_date:site }}`` → ``2026-03-02``: the calendar day at the site;
+- ``{{ value|zone }}`` → ``WIB (Asia/Jakarta)``: the zone's name at ``value`` (of a site, or
+  omitted: the deployment's), to label an input read in that zone.
 
 Django's ``date`` filter converts to the *current* time zone without saying which, so it is
 not used on datetimes (a date field, which has no zone, may still use it).
@@ -41,3 +43,10 @@ def local_date(value, site=None):
     if not isinstance(value, dt.datetime):
         return "" if value is None else value
     return f"{value.astimezone(site_zone(site)):%Y-%m-%d}"
+
+
+@register.filter
+def zone(value, site=None):
+    if not isinstance(value, dt.datetime):
+        return ""
+    return zone_label(value, site_zone(site))
