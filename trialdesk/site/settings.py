@@ -30,6 +30,7 @@ Environment:
 from __future__ import annotations
 
 import os
+import zoneinfo
 from pathlib import Path
 
 import dj_database_url
@@ -243,7 +244,22 @@ LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("id", "Bahasa Indonesia")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
-TIME_ZONE = os.environ.get("TRIALDESK_TIME_ZONE", "Asia/Jakarta")
+
+
+def _time_zone() -> str:
+    """The deployment's IANA time zone (docs/time.md); a site may name its own in the protocol."""
+    name = os.environ.get("TRIALDESK_TIME_ZONE", "Asia/Jakarta")
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ImproperlyConfigured(
+            f"TRIALDESK_TIME_ZONE={name!r}: expected an IANA time zone name such as "
+            "Asia/Jakarta, Asia/Makassar or UTC"
+        ) from None
+    return name
+
+
+TIME_ZONE = _time_zone()
 USE_TZ = True
 
 STATIC_URL = "static/"

@@ -490,6 +490,14 @@ CASES = [
         "",
         "  sponsor:",
     ),
+    Case(
+        "unknown-site-time-zone",
+        "    longitude: 107.5985\n",
+        "    longitude: 107.5985\n    timezone: Asia/Jakata\n",
+        "sites.01.timezone",
+        "site 01: time zone 'Asia/Jakata' is not an IANA time zone name",
+        "timezone: Asia/Jakata",
+    ),
 ]
 
 

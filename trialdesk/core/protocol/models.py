@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import enum
 import typing
+import zoneinfo
 from collections.abc import Mapping
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
 Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_+\-.]*$", max_length=40)]
@@ -115,6 +116,28 @@ class Site(Keyed):
     latitude: float = Field(ge=-90, le=90)
     longitude: float = Field(ge=-180, le=180)
     active: bool = True
+    #: IANA time zone of the site's clocks (``Asia/Makassar``); None: the deployment's
+    #: (setting ``TIME_ZONE``, env ``TRIALDESK_TIME_ZONE``).
+    timezone: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and not is_time_zone(value):
+            raise ValueError(
+                f"site {info.data.get('code', '?')}: time zone {value!r} is not an IANA time "
+                "zone name (for example Asia/Jakarta, Asia/Makassar, Asia/Jayapura, UTC)"
+            )
+        return value
+
+
+def is_time_zone(name: str) -> bool:
+    """Whether ``name`` is a time zone in the IANA database (zoneinfo, or tzdata)."""
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 class Route(Keyed):
