@@ -11,7 +11,6 @@ from __future__ import annotations
 import http.cookiejar
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -23,7 +22,7 @@ import urllib.request
 import pytest
 
 from trialdesk.testing.personas import PASSWORD
-from trialdesk.testing.scratch_db import postgres_env, sqlite_env
+from trialdesk.testing.scratch_db import free_port, postgres_env, run_script, sqlite_env
 
 SCRIPT = "trialdesk.crfs.tests.save_concurrency_server"
 N, ROUNDS = 8, 4
@@ -32,21 +31,6 @@ VITALS = {
     "timepoint": "VISIT", "measured_at": NOW, "sbp": "122", "dbp": "78", "rr": "16",
     "temperature": "36.8", "spo2": "98",
 }  # fmt: skip
-
-
-def _run(env, *args) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", SCRIPT, *args],
-        env=env, capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done.stdout.strip().splitlines()[-1]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Session:
@@ -101,8 +85,8 @@ def _save(session, who: int, kind: str, ids: dict, revision: int) -> tuple[int, 
 
 
 def _concurrency(env: dict) -> None:
-    ids = json.loads(_run(env, "setup"))
-    port = _free_port()
+    ids = json.loads(run_script(SCRIPT, env, "setup"))
+    port = free_port()
     log = open(os.path.join(env["TRIALDESK_DATA_DIR"], "server.log"), "w")  # noqa: SIM115
     server = subprocess.Popen(
         [sys.executable, "-m", SCRIPT, "serve", str(port)],
@@ -146,7 +130,7 @@ def _concurrency(env: dict) -> None:
         server.terminate()
         server.wait(timeout=10)
         log.close()
-    state = json.loads(_run(env, "dump"))
+    state = json.loads(run_script(SCRIPT, env, "dump"))
     assert state["revision"] == ROUNDS
     assert state["hr"] == _hr(winners[-1], ROUNDS - 1)
     assert state["hr_version"] == ROUNDS and state["hr_events"] == ROUNDS  # one write per round

@@ -12,7 +12,6 @@ from __future__ import annotations
 import http.cookiejar
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -25,28 +24,9 @@ from collections import defaultdict
 import pytest
 
 from trialdesk.testing.personas import PASSWORD
-from trialdesk.testing.scratch_db import postgres_env, sqlite_env
+from trialdesk.testing.scratch_db import free_port, postgres_env, run_script, sqlite_env
 
 SCRIPT = "trialdesk.randomization.tests.concurrency_server"
-
-
-def _run(env, *args) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", SCRIPT, *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done.stdout.strip().splitlines()[-1]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Session:
@@ -83,9 +63,9 @@ class Session:
 
 
 def _concurrency(env: dict) -> None:
-    people = json.loads(_run(env, "setup"))
+    people = json.loads(run_script(SCRIPT, env, "setup"))
     people, twin = people[:64], people[64]
-    port = _free_port()
+    port = free_port()
     log = open(os.path.join(env["TRIALDESK_DATA_DIR"], "server.log"), "w")  # noqa: SIM115
     server = subprocess.Popen(
         [sys.executable, "-m", SCRIPT, "serve", str(port)],
@@ -145,7 +125,7 @@ def _concurrency(env: dict) -> None:
         server.terminate()
         server.wait(timeout=10)
         log.close()
-    state = json.loads(_run(env, "dump"))
+    state = json.loads(run_script(SCRIPT, env, "dump"))
     allocations, slots = state["allocations"], {s["pk"]: s for s in state["slots"]}
     assert len(allocations) == 65
     assert len({a["slot_id"] for a in allocations}) == 65
