@@ -11,10 +11,11 @@ How values are chosen (all from the protocol):
 
 - numbers: a normal around the middle of the soft limits (else of the hard limits), spread so
   that about 97 % fall inside the soft limits, always clipped to the hard limits; each value
-  is ``0.55 × participant latent for the field + 0.3 × participant latent shared by all
-  fields + noise``, so repeated measures of one person correlate and summaries look like a
-  trial. With ``arm`` given, the primary endpoint's field (``sample_size.endpoint``) moves by
-  the planned standardized effect after day 0 in ``experimental`` arms;
+  is ``0.55 × participant latent of the field (of its analyte, if named: shared across
+  forms) + 0.3 × participant latent shared by all fields + noise``, so repeated measures of
+  one person correlate and summaries look like a trial. With ``arm`` given, the primary
+  endpoint's field (``sample_size.endpoint``) moves by the planned standardized effect
+  (times the field's SD) after day 0 in ``experimental`` arms;
 - eligibility: a participant is meant to be eligible with probability ``eligible_rate``; for
   them, values of fields named by the criteria stay inside what the criteria accept (the
   accepted numeric range is found by evaluating each criterion over a grid; excluding
@@ -436,7 +437,7 @@ class SynthParticipant:
                     x = min(max(center + sd * rng.standard_normal(), a), b)
                 else:
                     z = (
-                        _W_FIELD * self._latent(ref)
+                        _W_FIELD * self._latent(fld.analyte or ref)
                         + _W_SHARED * self.shared_latent
                         + _W_NOISE * rng.standard_normal()
                     )
