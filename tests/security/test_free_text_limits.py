@@ -16,25 +16,25 @@ MB = "x" * 1_000_000
 
 def _posts(p, d7) -> list[tuple[str, str, dict]]:
     """(persona, url, POST) for every page that takes a free text, each with one huge field."""
-    sid = p.study_id
+    sid = p.subject_id
     return [
-        ("coord_a", f"/enrolment/participants/{sid}/", {"action": "withdraw", "scope": "data", "reason": MB}),
-        ("coord_a", f"/enrolment/participants/{sid}/", {"action": "close", "outcome": "screen_failed", "note": MB}),
-        ("coord_a", f"/enrolment/participants/{sid}/", {"action": "consent", "witness_name": MB}),
-        ("coord_a", "/enrolment/", {"site": "1", "referral": MB}),
-        ("inv_a", f"/randomization/participants/{sid}/unblind/", {"reason": MB}),
-        ("inv_a", "/randomization/unblindings/1/", {"action": "approve", "reason": MB}),
-        ("pharm_a", f"/randomization/participants/{sid}/", {"action": "prepare", "lot": MB}),
-        ("coord_a", f"/randomization/participants/{sid}/", {"action": "dose", "reaction_description": MB}),
-        ("coord_a", f"/visits/{d7.pk}/date/", {"actual_date": "2026-01-01", "reason": MB}),
-        ("coord_a", f"/visits/{d7.pk}/missed/", {"reason": MB}),
-        ("coord_a", f"/visits/unscheduled/{sid}/", {"reason": MB}),
-        ("coord_a", f"/participants/{sid}/identity/", {"name": "A", "reason": MB}),
-        ("dm", "/crfs/form/1/unlock/", {"reason": MB}),
-        ("dm", "/crfs/form/1/lock/", {"reason": MB}),
-        ("monitor", "/crfs/form/1/query/", {"item": "hr", "text": MB}),
-        ("coord_a", "/crfs/query/1/", {"step": "answer", "text": MB}),
-        ("inv_a", "/crfs/alert/1/ack/", {"note": MB}),
+        ("coord_a", f"/staff/NCT07183384/enrolment/participants/{sid}/", {"action": "withdraw", "scope": "data", "reason": MB}),
+        ("coord_a", f"/staff/NCT07183384/enrolment/participants/{sid}/", {"action": "close", "outcome": "screen_failed", "note": MB}),
+        ("coord_a", f"/staff/NCT07183384/enrolment/participants/{sid}/", {"action": "consent", "witness_name": MB}),
+        ("coord_a", "/staff/NCT07183384/enrolment/", {"site": "1", "referral": MB}),
+        ("inv_a", f"/staff/NCT07183384/randomization/participants/{sid}/unblind/", {"reason": MB}),
+        ("inv_a", "/staff/NCT07183384/randomization/unblindings/1/", {"action": "approve", "reason": MB}),
+        ("pharm_a", f"/staff/NCT07183384/randomization/participants/{sid}/", {"action": "prepare", "lot": MB}),
+        ("coord_a", f"/staff/NCT07183384/randomization/participants/{sid}/", {"action": "dose", "reaction_description": MB}),
+        ("coord_a", f"/staff/NCT07183384/visits/{d7.pk}/date/", {"actual_date": "2026-01-01", "reason": MB}),
+        ("coord_a", f"/staff/NCT07183384/visits/{d7.pk}/missed/", {"reason": MB}),
+        ("coord_a", f"/staff/NCT07183384/visits/unscheduled/{sid}/", {"reason": MB}),
+        ("coord_a", f"/staff/NCT07183384/participants/{sid}/identity/", {"name": "A", "reason": MB}),
+        ("dm", "/staff/NCT07183384/crfs/form/1/unlock/", {"reason": MB}),
+        ("dm", "/staff/NCT07183384/crfs/form/1/lock/", {"reason": MB}),
+        ("monitor", "/staff/NCT07183384/crfs/form/1/query/", {"item": "hr", "text": MB}),
+        ("coord_a", "/staff/NCT07183384/crfs/query/1/", {"step": "answer", "text": MB}),
+        ("inv_a", "/staff/NCT07183384/crfs/alert/1/ack/", {"note": MB}),
     ]  # fmt: skip
 
 
@@ -57,7 +57,7 @@ def test_every_free_text_is_refused_beyond_its_limit(client, personas, participa
 
 def test_the_json_api_gets_the_same_refusal(client, personas, participant_a):
     client.force_login(personas["coord_a"])
-    url = f"/crfs/api/participants/{participant_a.study_id}/visits/D7/forms/vitals"
+    url = f"/api/v1/NCT07183384/crfs/participants/{participant_a.subject_id}/visits/D7/forms/vitals"
     response = client.post(
         url, {"revision": 0, "values": {}, "reason": MB}, content_type="application/json"
     )
@@ -81,16 +81,16 @@ def test_a_nul_character_in_any_parameter_is_422_naming_it(client, personas, par
     """PostgreSQL refuses NUL in text with an exception: the fuzz found 500s on /participants/
     %00/, the eCRF API path and ?action=%00; now each is refused naming the parameter."""
     client.force_login(personas["coord_a"])
-    sid = participant_a.study_id
+    sid = participant_a.subject_id
     cases = [
-        ("/participants/a%00b/", "study_id"),
-        (f"/crfs/api/participants/{sid}/visits/%00/forms/vitals", "visit_code"),
-        (f"/audit/participant/{sid}/?action=%00", "action"),
+        ("/staff/NCT07183384/participants/a%00b/", "subject_id"),
+        (f"/api/v1/NCT07183384/crfs/participants/{sid}/visits/%00/forms/vitals", "visit_code"),
+        (f"/staff/NCT07183384/audit/participant/{sid}/?action=%00", "action"),
     ]
     for url, name in cases:
         response = client.get(url)
         assert response.status_code == 422, url
         assert f"{name}: a NUL character is not allowed" in response.content.decode()
-    response = client.post(f"/visits/unscheduled/{sid}/", {"reason": "a\x00b"})
+    response = client.post(f"/staff/NCT07183384/visits/unscheduled/{sid}/", {"reason": "a\x00b"})
     assert response.status_code == 422
     assert "reason: a NUL character is not allowed" in response.content.decode()

@@ -98,7 +98,7 @@ def fuzz_world(personas, participant_a):
     d7 = visit_of(participant_a, "D7")
     fi = FormInstance.objects.create(visit=d7, participant=participant_a, form_code="vitals")
     return {
-        "study_id": participant_a.study_id,
+        "subject_id": participant_a.subject_id,
         "visit_pk": str(d7.pk),
         "visit_code": "D7",
         "form_code": "vitals",
@@ -154,10 +154,10 @@ def test_hostile_query_parameters_never_crash(fuzz_world, personas):
 
 def test_the_enumeration_finds_the_known_parameters():
     found = {raw: _query_names(cb) for raw, cb in _endpoints()}
-    api = "/crfs/api/participants/<study_id>/visits/<visit_code>/forms/<form_code>"
+    api = "/api/v1/NCT07183384/crfs/participants/<subject_id>/visits/<visit_code>/forms/<form_code>"
     assert "repeat" in found[api]
-    assert {"format", "from", "to"} <= found["/audit/export/"]
-    assert "simulations" in found["/randomization/report/"]
+    assert {"format", "from", "to"} <= found["/staff/NCT07183384/audit/export/"]
+    assert "simulations" in found["/staff/NCT07183384/randomization/report/"]
     assert dt  # (the module imports datetime for fixtures elsewhere)
 
 

@@ -78,15 +78,15 @@ def _patterns(resolvers, prefix=""):
 
 
 def _candidates(name: str, kind: str, ctx: dict) -> list[str]:
-    if name == "study_id":
-        return ctx["study_ids"]
+    if name == "subject_id":
+        return ctx["subject_ids"]
     if kind == "int" or name.endswith("pk") or name in ("repeat",):
         return ["1"] if name == "repeat" else [str(i) for i in INT_IDS]
     if name == "form_code":
         return ["screening", "dosing"]
     if name == "item":
         return ["sex", "consent_version"]
-    return ctx["study_ids"][:1]
+    return ctx["subject_ids"][:1]
 
 
 def pattern_urls(ctx) -> list[str]:
@@ -108,7 +108,13 @@ def pattern_urls(ctx) -> list[str]:
 
 def crawl(client: Client, ctx: dict, needles: list[str]) -> dict[str, Counter]:
     seen: dict[str, Counter] = {}
-    queue = ["/staff/", "/enrolment/", "/randomization/", "/participants/", "/admin/"]
+    queue = [
+        "/staff/",
+        "/staff/NCT07183384/enrolment/",
+        "/staff/NCT07183384/randomization/",
+        "/staff/NCT07183384/participants/",
+        "/admin/",
+    ]
     queue += pattern_urls(ctx)
     while queue:
         url = queue.pop()
@@ -217,7 +223,7 @@ def test_blinded_roles_never_see_an_allocation_and_the_pharmacist_does(study):
         }
     )
     needles += sorted(set(Slot.objects.values_list("stratum", flat=True)))
-    ctx = {"study_ids": list(Participant.objects.values_list("study_id", flat=True))}
+    ctx = {"subject_ids": list(Participant.objects.values_list("subject_id", flat=True))}
     users = [*BLINDED, "pharm_a"]
     clients = {}
     for who in users:
@@ -255,9 +261,9 @@ def test_blinded_roles_never_see_an_allocation_and_the_pharmacist_does(study):
     assert len(admin_pages) >= 4, admin_pages  # ... including Django's (read-only) admin
     ustat = Client()
     ustat.force_login(personas["ustat"])  # the list's owner does see its hash: the search works
-    owner = ustat.get("/randomization/list/").content.decode()
+    owner = ustat.get("/staff/NCT07183384/randomization/list/").content.decode()
     assert RandomizationList.objects.get(active=True).sha256 in owner
     pharmacist = leaks(before["pharm_a"], after["pharm_a"])
     leaked_urls = {url for url, _, _ in pharmacist}
-    assert "/randomization/pharmacy/" in leaked_urls
+    assert "/staff/NCT07183384/randomization/pharmacy/" in leaked_urls
     assert any(n in LOTS.values() for _, n, _ in pharmacist)

@@ -75,14 +75,14 @@ def test_staff_pages_raise_no_csp_violation(live_server, personas, chromium):
     page, console = _session(chromium, live_server, "coord_a")
     for path in (
         "/staff/",
-        "/participants/",
-        f"/participants/{participant.study_id}/",
-        "/visits/worklist/",
-        "/crfs/queries/",
-        "/enrolment/",
-        f"/enrolment/participants/{in_screening.study_id}/",
-        "/randomization/",
-        f"/audit/participant/{participant.study_id}/",
+        "/staff/NCT07183384/participants/",
+        f"/staff/NCT07183384/participants/{participant.subject_id}/",
+        "/staff/NCT07183384/visits/worklist/",
+        "/staff/NCT07183384/crfs/queries/",
+        "/staff/NCT07183384/enrolment/",
+        f"/staff/NCT07183384/enrolment/participants/{in_screening.subject_id}/",
+        "/staff/NCT07183384/randomization/",
+        f"/staff/NCT07183384/audit/participant/{participant.subject_id}/",
     ):
         _visit(page, base + path)
     # htmx at work: inline validation swaps a fragment in.
@@ -96,7 +96,7 @@ def test_staff_pages_raise_no_csp_violation(live_server, personas, chromium):
     cookies = {c["name"]: c["value"] for c in page.context.cookies()}
     assert cookies.get("django_language") == "id"
     # The e-consent pad draws from a static script.
-    _visit(page, f"{base}/enrolment/participants/{in_screening.study_id}/")
+    _visit(page, f"{base}/enrolment/participants/{in_screening.subject_id}/")
     pad = page.locator("canvas#sig").bounding_box()
     page.mouse.move(pad["x"] + 10, pad["y"] + 10)
     page.mouse.down()

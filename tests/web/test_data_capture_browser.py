@@ -115,7 +115,7 @@ def test_coordinator_enters_a_complete_day_7_visit(live_server, personas, browse
         page.wait_for_load_state("networkidle")
         assert page.locator("#form-status").inner_text() == "Complete", page.content()[:3000]
 
-    page.goto(f"{live_server.url}/participants/{participant.study_id}/")
+    page.goto(f"{live_server.url}/participants/{participant.subject_id}/")
     page.screenshot(path=str(ARTIFACTS / "d7-casebook.png"), full_page=True)
     statuses = dict(FormInstance.objects.filter(visit=d7).values_list("form_code", "status"))
     assert statuses == {code: "complete" for code in D7_FORMS}

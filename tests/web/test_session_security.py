@@ -11,9 +11,9 @@ import re
 from pathlib import Path
 
 import time_machine
-from django.urls import reverse
 
 from trialdesk.testing.personas import PASSWORD
+from trialdesk.testing.urls import reverse
 
 ROOT = Path(__file__).resolve().parents[2] / "trialdesk"
 

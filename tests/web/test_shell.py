@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from django.urls import reverse
 
 from trialdesk.accounts.access import Access
 from trialdesk.audit.chain import verify
 from trialdesk.audit.models import AuditEvent
 from trialdesk.testing.personas import PASSWORD
+from trialdesk.testing.urls import reverse
 
 
 def test_staff_home_requires_login(client, loaded_protocol):

@@ -57,10 +57,25 @@ class AccountsError(ValueError):
 
 
 # --------------------------------------------------------------------------- checks
-def _manager_role(acting_user) -> str:
+def _manager_role(acting_user, study: str | None = None) -> str:
+    """The administrator role the acting user holds in `study` (an administrator manages the
+    people, roles and sites of her own study; the operator's CLI acts as "system")."""
     if acting_user is None:
         return SYSTEM
-    return require_at(acting_user, ACCOUNT_MANAGER_ROLES, None, "manage people, roles and sites")
+    return require_at(
+        acting_user, ACCOUNT_MANAGER_ROLES, None, "manage people, roles and sites", study=study
+    )
+
+
+def _study(site: Site | None, study: str | None) -> str:
+    """The study a membership or request is in: its site's, else the one named."""
+    if site is not None:
+        if study is not None and site.study_id != study:
+            raise AccountsError(f"site {site.code} is not a site of study {study}", "site")
+        return site.study_id
+    if not study:
+        raise AccountsError("say which study the role is in", "study")
+    return study
 
 
 def _reason(reason: str, *, minimum: int = MIN_REASON) -> str:
@@ -129,11 +144,12 @@ def do_create_user(
     password_hash: str | None = None,
     is_superuser: bool = False,
     link_base: str = "",
+    study: str | None = None,
 ) -> User:
     """A new person. Created from the web, the account has no usable password: a one-time link
     to set one goes to the person's e-mail, so the administrator never knows it. Only the
     operator's CLI (acting_user None) may set a password or make a superuser."""
-    role = _manager_role(acting_user)
+    role = _manager_role(acting_user, study)
     reason = _reason(reason)
     username = (username or "").strip()
     email = (email or "").strip()
@@ -182,9 +198,9 @@ def do_create_user(
     return user
 
 
-def do_deactivate_user(user: User, *, acting_user, reason: str) -> User:
+def do_deactivate_user(user: User, *, acting_user, reason: str, study: str | None = None) -> User:
     """The person can no longer log in (her open sessions end at their next request)."""
-    role = _manager_role(acting_user)
+    role = _manager_role(acting_user, study)
     reason = _reason(reason)
     _not_self(acting_user, user, "deactivate")
     with transaction.atomic(durable=True):
@@ -212,10 +228,11 @@ def do_change_user(
     reason: str,
     printed_name: str | None = None,
     email: str | None = None,
+    study: str | None = None,
 ) -> User:
     """Printed name (administrator) or e-mail (operator only: the reset link goes there, so an
     administrator who could change it could take over the account)."""
-    role = _manager_role(acting_user)
+    role = _manager_role(acting_user, study)
     reason = _reason(reason)
     if email is not None and acting_user is not None:
         raise AccountsError("only the operator's command line changes an e-mail address", "email")
@@ -267,10 +284,12 @@ def _send_reset_on_commit(user: User, link_base: str, *, welcome: bool = False) 
     transaction.on_commit(send)
 
 
-def do_send_password_reset(user: User, *, acting_user, reason: str, link_base: str) -> None:
+def do_send_password_reset(
+    user: User, *, acting_user, reason: str, link_base: str, study: str | None = None
+) -> None:
     """A one-time link (Django's token: it expires and dies once used or once the password
     changes) goes to the person's own e-mail; the administrator never sees it."""
-    role = _manager_role(acting_user)
+    role = _manager_role(acting_user, study)
     reason = _reason(reason)
     if not user.is_active:
         raise AccountsError(f"{user.username} is inactive: no reset link is sent")
@@ -337,10 +356,14 @@ def do_operator_reset_password(user: User, *, reason: str) -> str:
 
 
 # --------------------------------------------------------------------------- memberships
-def _activate_membership(user: User, role: str, site: Site | None, *, actor, actor_role, reason):
+def _activate_membership(
+    user: User, role: str, site: Site | None, *, study: str, actor, actor_role, reason
+):
     """Create or re-activate one membership and audit it; inside the caller's transaction."""
     existing = (
-        Membership.objects.select_for_update().filter(user=user, role=role, site=site).first()
+        Membership.objects.select_for_update()
+        .filter(user=user, study_id=study, role=role, site=site)
+        .first()
     )
     if existing and existing.active:
         where = f" at site {site.code}" if site else ""
@@ -350,7 +373,8 @@ def _activate_membership(user: User, role: str, site: Site | None, *, actor, act
         existing.save(update_fields=["active"])
         m, action, old = existing, "status", {"active": False}
     else:
-        m, action, old = Membership.objects.create(user=user, role=role, site=site), "create", None
+        m = Membership.objects.create(user=user, study_id=study, role=role, site=site)
+        action, old = "create", None
     record(
         action,
         actor=actor,
@@ -364,10 +388,20 @@ def _activate_membership(user: User, role: str, site: Site | None, *, actor, act
     return m
 
 
-def do_grant_membership(user: User, *, role: str, site: Site | None, acting_user, reason: str):
-    """A blinded role, by an administrator (never to herself). An unblinded role from the web
-    goes through do_request_role; only the operator's CLI grants one directly (bootstrap)."""
-    actor_role = _manager_role(acting_user)
+def do_grant_membership(
+    user: User,
+    *,
+    role: str,
+    site: Site | None,
+    acting_user,
+    reason: str,
+    study: str | None = None,
+):
+    """A blinded role in one study (at `site`, or study-wide in `study`), by an administrator
+    of that study (never to herself). An unblinded role from the web goes through
+    do_request_role; only the operator's CLI grants one directly (bootstrap)."""
+    study = _study(site, study)
+    actor_role = _manager_role(acting_user, study)
     reason = _reason(reason)
     _role_and_site(role, site)
     _not_self(acting_user, user, "grant a role to")
@@ -382,12 +416,12 @@ def do_grant_membership(user: User, *, role: str, site: Site | None, acting_user
         raise AccountsError(f"{user.username} is inactive: reactivate the account first")
     with transaction.atomic(durable=True):
         return _activate_membership(
-            user, role, site, actor=acting_user, actor_role=actor_role, reason=reason
+            user, role, site, study=study, actor=acting_user, actor_role=actor_role, reason=reason
         )
 
 
 def do_revoke_membership(m: Membership, *, acting_user, reason: str) -> Membership:
-    actor_role = _manager_role(acting_user)
+    actor_role = _manager_role(acting_user, m.study_id)
     reason = _reason(reason)
     _not_self(acting_user, m.user, "revoke a role of")
     with transaction.atomic(durable=True):
@@ -414,10 +448,17 @@ def do_revoke_membership(m: Membership, *, acting_user, reason: str) -> Membersh
 
 
 def do_request_role(
-    user: User, *, role: str, site: Site | None, acting_user, reason: str
+    user: User,
+    *,
+    role: str,
+    site: Site | None,
+    acting_user,
+    reason: str,
+    study: str | None = None,
 ) -> RoleRequest:
-    """First half of the two-person rule for an unblinded role."""
-    actor_role = require_at(acting_user, ACCOUNT_MANAGER_ROLES, None, "request roles")
+    """First half of the two-person rule for an unblinded role (in one study)."""
+    study = _study(site, study)
+    actor_role = require_at(acting_user, ACCOUNT_MANAGER_ROLES, None, "request roles", study=study)
     reason = _reason(reason, minimum=10)
     _role_and_site(role, site)
     if role not in UNBLINDED_ROLES:
@@ -427,12 +468,13 @@ def do_request_role(
         raise AccountsError(f"{user.username} is inactive")
     with transaction.atomic(durable=True):
         pending = RoleRequest.objects.filter(
-            user=user, role=role, site=site, status=RoleRequest.Status.PENDING
+            user=user, study_id=study, role=role, site=site, status=RoleRequest.Status.PENDING
         )
         if pending.exists():
             raise AccountsError(f"a request for {role} for {user.username} is already pending")
         req = RoleRequest.objects.create(
             user=user,
+            study_id=study,
             role=role,
             site=site,
             reason=reason,
@@ -460,7 +502,7 @@ def can_decide_role_request(req: RoleRequest, user) -> bool:
     return (
         req.status == RoleRequest.Status.PENDING
         and user.pk not in (req.requested_by_id, req.user_id)
-        and Access.for_user(user).can(UNBLINDED_GRANTOR_ROLES)
+        and Access.for_user(user, req.study_id).can(UNBLINDED_GRANTOR_ROLES)
     )
 
 
@@ -470,7 +512,9 @@ def do_decide_role_request(
     """Second half: a grantor, neither requester nor grantee, signs the decision by re-entering
     the password (counted toward the login lockout)."""
     verb = "approve" if approve else "reject"
-    actor_role = require_at(acting_user, UNBLINDED_GRANTOR_ROLES, None, f"{verb} role requests")
+    actor_role = require_at(
+        acting_user, UNBLINDED_GRANTOR_ROLES, None, f"{verb} role requests", study=req.study_id
+    )
     if acting_user.pk == req.requested_by_id:
         raise AccountsError(f"you requested this role: another grantor must {verb} it")
     if acting_user.pk == req.user_id:
@@ -515,6 +559,7 @@ def do_decide_role_request(
                 req.user,
                 req.role,
                 req.site,
+                study=req.study_id,
                 actor=acting_user,
                 actor_role=actor_role,
                 reason=f"role request #{req.pk} requested by {req.requested_by.username}: "
@@ -525,13 +570,22 @@ def do_decide_role_request(
 
 # --------------------------------------------------------------------------- sites
 def apply_site(
-    code: str, *, name: str, city: str, active: bool, actor, actor_role: str, reason: str
+    study: str,
+    code: str,
+    *,
+    name: str,
+    city: str,
+    active: bool,
+    actor,
+    actor_role: str,
+    reason: str,
 ):
-    """Create or change a site and audit it, inside the caller's transaction (the protocol load
-    syncs sites this way). Returns the site, or None when nothing changed."""
-    site = Site.objects.select_for_update().filter(code=code).first()
+    """Create or change site ``code`` of study ``study`` and audit it, inside the caller's
+    transaction (the protocol load syncs sites this way). Returns the site, or None when
+    nothing changed."""
+    site = Site.objects.select_for_update().filter(study_id=study, code=code).first()
     if site is None:
-        site = Site.objects.create(code=code, name=name, city=city, active=active)
+        site = Site.objects.create(study_id=study, code=code, name=name, city=city, active=active)
         record(
             "create",
             actor=actor,
@@ -568,14 +622,23 @@ def _site_fields(code: str, name: str) -> None:
 
 
 def do_save_site(
-    *, code: str, name: str, city: str = "", active: bool = True, acting_user, reason: str
+    *,
+    study: str,
+    code: str,
+    name: str,
+    city: str = "",
+    active: bool = True,
+    acting_user,
+    reason: str,
 ) -> Site | None:
-    actor_role = _manager_role(acting_user)
+    """Create or change a site of `study` (by an administrator of that study)."""
+    actor_role = _manager_role(acting_user, study)
     reason = _reason(reason)
     code, name, city = code.strip(), name.strip(), city.strip()[:100]
     _site_fields(code, name)
     with transaction.atomic(durable=True):
         return apply_site(
+            study,
             code,
             name=name,
             city=city,

@@ -22,15 +22,23 @@ class User(AbstractUser):
 
 
 class Site(models.Model):
-    """A study centre; `code` prefixes the pseudonymous study IDs (01-007)."""
+    """A study centre of one study; `code` prefixes its pseudonymous study IDs (01-007).
 
-    code = models.CharField(max_length=8, unique=True)
+    The same hospital taking part in two studies is two rows (one per study), so that a role
+    at site 01 of study A grants nothing at site 01 of study B.
+    """
+
+    study = models.ForeignKey("studies.Study", on_delete=models.PROTECT, related_name="sites")
+    code = models.CharField(max_length=8)
     name = models.CharField(max_length=200)
     city = models.CharField(max_length=100, blank=True)
     active = models.BooleanField(default=True)
 
     class Meta:
-        ordering = ["code"]
+        ordering = ["study_id", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "code"], name="uniq_site_code_per_study"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
@@ -57,7 +65,14 @@ DATA_ENTRY_ROLES = frozenset({Role.COORDINATOR, Role.INVESTIGATOR})
 
 
 class Membership(models.Model):
+    """One role in one study, at one of its sites or study-wide (site empty).
+
+    A role in one study grants nothing in another; ``site.study`` is always ``study``
+    (checked by ``clean`` and by the actions that create memberships).
+    """
+
     user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="memberships")
+    study = models.ForeignKey("studies.Study", on_delete=models.PROTECT, related_name="+")
     role = models.CharField(max_length=32, choices=Role.choices)
     site = models.ForeignKey(
         Site, on_delete=models.PROTECT, null=True, blank=True, related_name="memberships"
@@ -67,12 +82,27 @@ class Membership(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["user", "role", "site"], name="uniq_membership"),
+            models.UniqueConstraint(
+                fields=["user", "study", "role", "site"], name="uniq_membership"
+            ),
+            models.UniqueConstraint(
+                fields=["user", "study", "role"],
+                condition=models.Q(site=None),
+                name="uniq_studywide_membership",
+            ),
         ]
 
     def __str__(self) -> str:
         where = self.site.code if self.site_id else "all sites"
-        return f"{self.user} {self.role} @ {where}"
+        return f"{self.user} {self.role} @ {self.study_id} {where}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if self.site_id and self.site.study_id != self.study_id:
+            raise ValidationError(
+                {"site": f"site {self.site.code} is not a site of {self.study_id}"}
+            )
 
     @property
     def is_blinded(self) -> bool:
@@ -100,6 +130,7 @@ class RoleRequest(models.Model):
         REJECTED = "rejected", _("Rejected")
 
     user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="role_requests")
+    study = models.ForeignKey("studies.Study", on_delete=models.PROTECT, related_name="+")
     role = models.CharField(max_length=32, choices=Role.choices)
     site = models.ForeignKey(
         Site, on_delete=models.PROTECT, null=True, blank=True, related_name="+"

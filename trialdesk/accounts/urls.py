@@ -9,9 +9,4 @@ urlpatterns = [
     path("reset/<uidb64>/<token>/", views.ResetConfirmView.as_view(), name="reset-confirm"),
     path("reset/done/", views.ResetDoneView.as_view(), name="reset-done"),
     path("password/", views.change_password, name="password"),
-    path("people/", views.people, name="people"),
-    path("people/<int:pk>/", views.person, name="person"),
-    path("role-requests/", views.role_requests, name="role-requests"),
-    path("role-requests/<int:pk>/", views.role_request, name="role-request"),
-    path("sites/", views.sites, name="sites"),
 ]

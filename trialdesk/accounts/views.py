@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.core.exceptions import PermissionDenied
+from django.db.models import Prefetch, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext as _
@@ -82,7 +83,7 @@ def change_password(request):
         else:
             update_session_auth_hash(request, changed)  # stay logged in with the new hash
             messages.success(request, _("Your password was changed."))
-            return redirect("studies:home")
+            return redirect("my-studies")
     return render(request, "accounts/change_password.html", {"error": error}, status=status)
 
 
@@ -90,10 +91,10 @@ def _link_base(request) -> str:
     return request.build_absolute_uri("/").rstrip("/")
 
 
-def _site(raw: str) -> Site | None:
+def _site(request, raw: str) -> Site | None:
     if not raw:
         return None
-    site = Site.objects.filter(code=raw).first()
+    site = Site.objects.filter(study=request.study, code=raw).first()
     if site is None:
         raise actions.AccountsError(f"site {raw!r} does not exist", "site")
     return site
@@ -111,46 +112,74 @@ def people(request):
                 acting_user=request.user,
                 reason=post.get("reason", ""),
                 link_base=_link_base(request),
+                study=request.study.code,
             )
         except actions.AccountsError as exc:
             return _people_page(request, error=str(exc), status=422)
         messages.success(request, _("Account created; a link to set the password was e-mailed."))
-        return redirect("accounts:person", pk=user.pk)
+        return redirect("people:person", pk=user.pk)
     return _people_page(request)
 
 
 def _people_page(request, error: str = "", status: int = 200):
-    users = User.objects.order_by("username").prefetch_related("memberships__site")
+    """The study's people: everyone with a role in it, and accounts with no role anywhere yet."""
+    users = _manageable_users(request).prefetch_related(
+        Prefetch(
+            "memberships",
+            queryset=Membership.objects.filter(study=request.study).select_related("site"),
+        )
+    )
     return render(request, "accounts/people.html", {"users": users, "error": error}, status=status)
+
+
+def _manageable_users(request):
+    """Whom a study's administrator manages: people with a role in the study, and accounts
+    with no role in any study (just created). People of other studies only are not shown."""
+    in_study = Membership.objects.filter(study=request.study).values("user_id")
+    return (
+        User.objects.filter(Q(pk__in=in_study) | Q(memberships__isnull=True))
+        .distinct()
+        .order_by("username")
+    )
 
 
 PERSON_STEPS = {
     "grant": lambda r, u, p: _grant(r, u, p),
     "revoke": lambda r, u, p: actions.do_revoke_membership(
-        get_object_or_404(Membership, pk=p.get("membership"), user=u),
+        get_object_or_404(Membership, pk=p.get("membership"), user=u, study=r.study),
         acting_user=r.user,
         reason=p.get("reason", ""),
     ),
     "deactivate": lambda r, u, p: actions.do_deactivate_user(
-        u, acting_user=r.user, reason=p.get("reason", "")
+        u, acting_user=r.user, reason=p.get("reason", ""), study=r.study.code
     ),
     "reset": lambda r, u, p: actions.do_send_password_reset(
-        u, acting_user=r.user, reason=p.get("reason", ""), link_base=_link_base(r)
+        u,
+        acting_user=r.user,
+        reason=p.get("reason", ""),
+        link_base=_link_base(r),
+        study=r.study.code,
     ),
     "rename": lambda r, u, p: actions.do_change_user(
-        u, acting_user=r.user, reason=p.get("reason", ""), printed_name=p.get("printed_name", "")
+        u,
+        acting_user=r.user,
+        reason=p.get("reason", ""),
+        printed_name=p.get("printed_name", ""),
+        study=r.study.code,
     ),
 }
 
 
 def _grant(request, user, post):
-    role, site = post.get("role", ""), _site(post.get("site", ""))
-    if role in UNBLINDED_ROLES:
-        return actions.do_request_role(
-            user, role=role, site=site, acting_user=request.user, reason=post.get("reason", "")
-        )
-    return actions.do_grant_membership(
-        user, role=role, site=site, acting_user=request.user, reason=post.get("reason", "")
+    role, site = post.get("role", ""), _site(request, post.get("site", ""))
+    act = actions.do_request_role if role in UNBLINDED_ROLES else actions.do_grant_membership
+    return act(
+        user,
+        role=role,
+        site=site,
+        acting_user=request.user,
+        reason=post.get("reason", ""),
+        study=request.study.code,
     )
 
 
@@ -165,7 +194,7 @@ DONE = {
 
 @require_role(*MANAGERS)
 def person(request, pk: int):
-    user = get_object_or_404(User, pk=pk)
+    user = get_object_or_404(_manageable_users(request), pk=pk)
     error, status = "", 200
     if request.method == "POST":
         step = PERSON_STEPS.get(request.POST.get("action", ""))
@@ -178,14 +207,18 @@ def person(request, pk: int):
                 error, status = str(exc), 422
             else:
                 messages.success(request, DONE[request.POST["action"]])
-                return redirect("accounts:person", pk=user.pk)
+                return redirect("people:person", pk=user.pk)
     context = {
         "person": user,
-        "memberships": user.memberships.select_related("site").order_by("-active", "role"),
-        "requests": user.role_requests.select_related("site", "requested_by", "decided_by"),
+        "memberships": user.memberships.filter(study=request.study)
+        .select_related("site")
+        .order_by("-active", "role"),
+        "requests": user.role_requests.filter(study=request.study).select_related(
+            "site", "requested_by", "decided_by"
+        ),
         "roles": Role.choices,
         "unblinded": sorted(UNBLINDED_ROLES),
-        "sites": Site.objects.all(),
+        "sites": Site.objects.filter(study=request.study),
         "error": error,
         "is_self": user.pk == request.user.pk,
     }
@@ -202,14 +235,19 @@ def role_requests(request):
         return redirect(f"{reverse('accounts:login')}?next={request.path}")
     if not _may_see_requests(request):
         raise PermissionDenied("your role does not allow this page")
-    rows = RoleRequest.objects.select_related("user", "site", "requested_by", "decided_by")
+    rows = RoleRequest.objects.filter(study=request.study).select_related(
+        "user", "site", "requested_by", "decided_by"
+    )
     return render(request, "accounts/role_requests.html", {"rows": rows[:200]})
 
 
 @require_role(*UNBLINDED_GRANTOR_ROLES)
 def role_request(request, pk: int):
     req = get_object_or_404(
-        RoleRequest.objects.select_related("user", "site", "requested_by"), pk=pk
+        RoleRequest.objects.filter(study=request.study).select_related(
+            "user", "site", "requested_by"
+        ),
+        pk=pk,
     )
     error, status = "", 200
     if request.method == "POST":
@@ -230,7 +268,7 @@ def role_request(request, pk: int):
                 error, status = str(exc), 422
             else:
                 messages.success(request, _("Decision recorded."))
-                return redirect("accounts:role-requests")
+                return redirect("people:role-requests")
     context = {
         "req": req,
         "error": error,
@@ -246,6 +284,7 @@ def sites(request):
         post = request.POST
         try:
             actions.do_save_site(
+                study=request.study.code,
                 code=post.get("code", ""),
                 name=post.get("name", ""),
                 city=post.get("city", ""),
@@ -257,7 +296,10 @@ def sites(request):
             error, status = str(exc), 422
         else:
             messages.success(request, _("Site saved."))
-            return redirect("accounts:sites")
+            return redirect("people:sites")
     return render(
-        request, "accounts/sites.html", {"sites": Site.objects.all(), "error": error}, status=status
+        request,
+        "accounts/sites.html",
+        {"sites": Site.objects.filter(study=request.study), "error": error},
+        status=status,
     )

@@ -68,8 +68,19 @@ def legacy_mac(legacy_until_seq: int) -> str:
     return hmac.new(_key(), label, "sha256").hexdigest()
 
 
+def single_study_mac(study: str, until_seq: int) -> str:
+    """Binds "events #1-#N belong to the one study the deployment held" to the key (audit.0006)."""
+    label = f"trialdesk audit single study {study} until {until_seq}".encode()
+    return hmac.new(_key(), label, "sha256").hexdigest()
+
+
 def canonical(fields: dict[str, Any]) -> bytes:
     payload = {name: fields[name] for name in HASHED_FIELDS}
+    # The study is covered by the MAC whenever an event has one. Events without one (written
+    # before studies were scoped, or deployment-wide: logins, accounts) hash as they always
+    # did, so the chain written before several studies per deployment still verifies.
+    if fields.get("study_code"):
+        payload["study_code"] = fields["study_code"]
     when = payload["occurred_at"]
     if isinstance(when, dt.datetime):
         payload["occurred_at"] = when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -100,6 +111,7 @@ def append(
     actor=None,
     role: str = "",
     site_code: str = "",
+    study_code: str = "",
     object_type: str = "",
     object_id: str | int = "",
     participant: str = "",
@@ -120,6 +132,7 @@ def append(
         "actor_username": getattr(actor, "username", "") or "",
         "role": role,
         "site_code": site_code,
+        "study_code": study_code,
         "action": action,
         "object_type": object_type,
         "object_id": str(object_id),
@@ -178,7 +191,7 @@ class VerifyResult:
 
 
 def _stored_fields(event: AuditEvent) -> dict[str, Any]:
-    return {name: getattr(event, name) for name in HASHED_FIELDS}
+    return {name: getattr(event, name) for name in (*HASHED_FIELDS, "study_code")}
 
 
 def iter_events(batch: int = 2000) -> Iterator[AuditEvent]:
@@ -218,6 +231,17 @@ def _head_problem(head: AuditChainHead | None, ours: str) -> VerifyResult | None
             None,
             f"the chain head says events #1-#{head.legacy_until_seq} predate the key, but that "
             "boundary was not set with the key (altered to pass off re-hashed events)",
+            ours,
+        )
+    if head.single_study_until_seq and not hmac.compare_digest(
+        head.single_study_mac, single_study_mac(head.single_study, head.single_study_until_seq)
+    ):
+        return VerifyResult(
+            False,
+            0,
+            None,
+            f"the chain head says events #1-#{head.single_study_until_seq} belong to study "
+            f"{head.single_study!r}, but that was not set with the key (altered)",
             ours,
         )
     return None

@@ -12,10 +12,11 @@ from collections.abc import Iterator
 
 from django.core.serializers.json import DjangoJSONEncoder
 
+from trialdesk.audit.actions import events_of_study
 from trialdesk.audit.models import AuditEvent
 
 COLUMNS = (
-    "seq", "occurred_at", "actor_username", "role", "site_code", "action", "object_type",
+    "seq", "occurred_at", "actor_username", "role", "study_code", "site_code", "action", "object_type",
     "object_id", "participant", "old_value", "new_value", "reason", "software_version",
     "prev_hash", "hash",
 )  # fmt: skip
@@ -38,9 +39,13 @@ def safe_cell(value):
 
 
 def events(
-    start: dt.datetime | None = None, end: dt.datetime | None = None, batch: int = 2000
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    batch: int = 2000,
+    study: str | None = None,
 ) -> Iterator[AuditEvent]:
-    qs = AuditEvent.objects.all()
+    """The events in [start, end), of one study when `study` is given (else the deployment's)."""
+    qs = AuditEvent.objects.all() if study is None else events_of_study(study)
     if start is not None:
         qs = qs.filter(occurred_at__gte=start)
     if end is not None:
@@ -64,7 +69,7 @@ def _json(value) -> str:
     return "" if value is None else json.dumps(value, cls=DjangoJSONEncoder, sort_keys=True)
 
 
-def stream(fmt: str, start=None, end=None) -> Iterator[str]:
+def stream(fmt: str, start=None, end=None, study: str | None = None) -> Iterator[str]:
     """Text chunks of the export; CSV cells hold old/new values as JSON text."""
     if fmt not in FORMATS:
         raise ValueError(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
@@ -72,7 +77,7 @@ def stream(fmt: str, start=None, end=None) -> Iterator[str]:
         buf = io.StringIO()
         writer = csv.writer(buf)
         writer.writerow(COLUMNS)
-        for event in events(start, end):
+        for event in events(start, end, study=study):
             row = _row(event)
             writer.writerow(
                 [
@@ -86,7 +91,7 @@ def stream(fmt: str, start=None, end=None) -> Iterator[str]:
                 buf.truncate()
         yield buf.getvalue()
     else:
-        for event in events(start, end):
+        for event in events(start, end, study=study):
             yield json.dumps(_row(event), cls=DjangoJSONEncoder, sort_keys=True) + "\n"
 
 

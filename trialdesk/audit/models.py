@@ -48,6 +48,8 @@ class AuditEvent(models.Model):
     actor_username = models.CharField(max_length=150, blank=True)
     role = models.CharField(max_length=32, blank=True)
     site_code = models.CharField(max_length=8, blank=True)
+    #: The study the event belongs to (blank for deployment-wide events: logins, user accounts).
+    study_code = models.CharField(max_length=32, blank=True, db_index=True)
     action = models.CharField(max_length=32, choices=Action.choices)
     object_type = models.CharField(max_length=64, blank=True)
     object_id = models.CharField(max_length=128, blank=True, db_index=True)
@@ -92,3 +94,8 @@ class AuditChainHead(models.Model):
     key_fingerprint = models.CharField(max_length=32, blank=True)
     legacy_until_seq = models.PositiveBigIntegerField(default=0)
     legacy_mac = models.CharField(max_length=64, blank=True)
+    #: Events up to ``single_study_until_seq`` were written when the deployment held one study,
+    #: ``single_study``, and carry no study of their own (migration audit.0006); MACed likewise.
+    single_study = models.CharField(max_length=32, blank=True)
+    single_study_until_seq = models.PositiveBigIntegerField(default=0)
+    single_study_mac = models.CharField(max_length=64, blank=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from trialdesk.commands._django import setup
+from trialdesk.commands._django import resolve_study, setup
 
 
 @click.group()
@@ -110,9 +110,24 @@ def anchor(to: str | None, email: str, username: str) -> None:
     help="file (default: standard output)",
 )
 @click.option("--user", "username", default="", help="who is exporting (recorded in the trail)")
-def export(start: str | None, end: str | None, fmt: str, output: str | None, username: str) -> None:
+@click.option(
+    "--study",
+    default=None,
+    metavar="CODE",
+    help="only this study's events (default: the whole deployment's trail, as the chain is one)",
+)
+def export(
+    start: str | None,
+    end: str | None,
+    fmt: str,
+    output: str | None,
+    username: str,
+    study: str | None,
+) -> None:
     """Stream the audit trail as CSV or JSON lines; the export itself is audited with its SHA-256."""
     setup()
+    if study is not None:
+        study = resolve_study(study)
     from django.contrib.auth import get_user_model
     from django.db import transaction
 
@@ -124,7 +139,7 @@ def export(start: str | None, end: str | None, fmt: str, output: str | None, use
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from exc
     actor = get_user_model().objects.filter(username=username).first() if username else None
-    digest = Digest(stream(fmt, lo, hi))
+    digest = Digest(stream(fmt, lo, hi, study=study))
     out = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout  # noqa: SIM115
     try:
         for chunk in digest:
@@ -136,9 +151,11 @@ def export(start: str | None, end: str | None, fmt: str, output: str | None, use
         record(
             "export",
             actor=actor,
+            study=study or "",
             object_type="audit.trail",
             object_id=fmt,
             new={
+                "study": study,
                 "from": start,
                 "to": end,
                 "format": fmt,

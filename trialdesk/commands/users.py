@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import click
 
-from trialdesk.commands._django import setup
+from trialdesk.commands._django import resolve_study, setup, study_option
 
 
 def _user(username: str):
@@ -22,15 +22,15 @@ def _user(username: str):
     return user
 
 
-def _site(code: str | None):
+def _site(study: str, code: str | None):
     if not code:
         return None
     from trialdesk.accounts.models import Site
 
-    site = Site.objects.filter(code=code).first()
+    site = Site.objects.filter(study_id=study, code=code).first()
     if site is None:
-        codes = ", ".join(Site.objects.values_list("code", flat=True))
-        raise click.ClickException(f"site {code!r} does not exist (sites: {codes})")
+        codes = ", ".join(Site.objects.filter(study_id=study).values_list("code", flat=True))
+        raise click.ClickException(f"{study} has no site {code!r} (sites: {codes})")
     return site
 
 
@@ -59,7 +59,7 @@ def list_users() -> None:
 
     for user in get_user_model().objects.order_by("username").prefetch_related("memberships__site"):
         roles = ", ".join(
-            m.role + (f"@{m.site.code}" if m.site_id else "")
+            f"{m.study_id}:{m.role}" + (f"@{m.site.code}" if m.site_id else "")
             for m in user.memberships.all()
             if m.active
         )
@@ -94,28 +94,40 @@ def create(username: str, email: str, printed_name: str, url: str, reason: str) 
 @click.argument("username")
 @click.option("--role", required=True)
 @click.option("--site", "site_code", default=None, help="site code for a site role")
+@study_option
 @REASON
-def grant(username: str, role: str, site_code: str | None, reason: str) -> None:
-    """Give a role (any role: the operator bootstraps the first unblinded grantor)."""
+def grant(username: str, role: str, site_code: str | None, study: str | None, reason: str) -> None:
+    """Give a role in one study (any role: the operator bootstraps the first unblinded grantor)."""
     from trialdesk.accounts.actions import do_grant_membership
 
-    user, site = _user(username), _site(site_code)
-    _run(lambda: do_grant_membership(user, role=role, site=site, acting_user=None, reason=reason))
-    click.echo(f"{username} now holds {role}" + (f" at {site_code}" if site_code else ""))
+    study = resolve_study(study)
+    user, site = _user(username), _site(study, site_code)
+    _run(
+        lambda: do_grant_membership(
+            user, role=role, site=site, acting_user=None, reason=reason, study=study
+        )
+    )
+    click.echo(
+        f"{username} now holds {role} in {study}" + (f" at {site_code}" if site_code else "")
+    )
 
 
 @users.command()
 @click.argument("username")
 @click.option("--role", required=True)
 @click.option("--site", "site_code", default=None)
+@study_option
 @REASON
-def revoke(username: str, role: str, site_code: str | None, reason: str) -> None:
-    """Take a role away."""
+def revoke(username: str, role: str, site_code: str | None, study: str | None, reason: str) -> None:
+    """Take a role away (in one study)."""
     from trialdesk.accounts.actions import do_revoke_membership
     from trialdesk.accounts.models import Membership
 
-    user, site = _user(username), _site(site_code)
-    m = Membership.objects.filter(user=user, role=role, site=site, active=True).first()
+    study = resolve_study(study)
+    user, site = _user(username), _site(study, site_code)
+    m = Membership.objects.filter(
+        user=user, study_id=study, role=role, site=site, active=True
+    ).first()
     if m is None:
         raise click.ClickException(f"{username} holds no active {role} there")
     _run(lambda: do_revoke_membership(m, acting_user=None, reason=reason))
@@ -163,14 +175,22 @@ def set_email(username: str, email: str, reason: str) -> None:
 @click.option("--name", required=True)
 @click.option("--city", default="")
 @click.option("--closed", is_flag=True, help="closed to enrolment")
+@study_option
 @REASON
-def site(code: str, name: str, city: str, closed: bool, reason: str) -> None:
-    """Create or change a site."""
+def site(code: str, name: str, city: str, closed: bool, study: str | None, reason: str) -> None:
+    """Create or change a site of one study."""
     from trialdesk.accounts.actions import do_save_site
 
+    study = resolve_study(study)
     _run(
         lambda: do_save_site(
-            code=code, name=name, city=city, active=not closed, acting_user=None, reason=reason
+            study=study,
+            code=code,
+            name=name,
+            city=city,
+            active=not closed,
+            acting_user=None,
+            reason=reason,
         )
     )
-    click.echo(f"site {code} saved")
+    click.echo(f"site {code} of {study} saved")

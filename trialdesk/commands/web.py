@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from trialdesk.commands._django import setup
-from trialdesk.paths import DEFAULT_PROTOCOL, data_dir
+from trialdesk.paths import DEFAULT_PROTOCOL, PROTOCOLS_DIR, data_dir
 
 ADMIN_USERNAME = "admin"
 
@@ -34,8 +34,16 @@ def ensure_local_secrets() -> None:
     _ensure_secret("TRIALDESK_AUDIT_KEY", "audit_key", lambda: secrets.token_urlsafe(32))
 
 
-def _protocol_path(path: str | None) -> Path:
-    return Path(path or os.environ.get("TRIALDESK_PROTOCOL") or DEFAULT_PROTOCOL)
+def _protocol_paths(path: str | None) -> list[Path]:
+    """What `init` loads: --protocol FILE, else TRIALDESK_PROTOCOL (one file, or several
+    separated by the path separator), else every protocol in protocols/ (a deployment hosts
+    several studies; each file is one study)."""
+    if path:
+        return [Path(path)]
+    env = os.environ.get("TRIALDESK_PROTOCOL")
+    if env:
+        return [Path(p) for p in env.split(os.pathsep) if p]
+    return sorted(PROTOCOLS_DIR.glob("*.yaml")) or [DEFAULT_PROTOCOL]
 
 
 @click.command()
@@ -58,7 +66,8 @@ def init(protocol_path: str | None, url: str) -> None:
     call_command("migrate", interactive=False, verbosity=0)
     click.echo("database migrated")
     refresh_grants(app_role)
-    _load(_protocol_path(protocol_path))
+    for path in _protocol_paths(protocol_path):
+        _load(path)
     _ensure_admin(url.rstrip("/"))
     click.echo(
         "demo study: `make run DEMO=1` (or `.venv/bin/trialdesk demo load --participants 80`) "
@@ -82,7 +91,7 @@ def _create_admin(username: str, password: str, reason: str):
     """An administrator made by the operator's CLI (the audited "system" actor)."""
     from django.contrib.auth.hashers import make_password
 
-    from trialdesk.accounts.actions import do_create_user, do_grant_membership
+    from trialdesk.accounts.actions import do_create_user
 
     user = do_create_user(
         username=username,
@@ -93,8 +102,23 @@ def _create_admin(username: str, password: str, reason: str):
         password_hash=make_password(password),
         is_superuser=True,
     )
-    do_grant_membership(user, role="admin", site=None, acting_user=None, reason=reason)
+    _admin_everywhere(user, reason)
     return user
+
+
+def _admin_everywhere(user, reason: str) -> None:
+    """The operator's administrator administers every loaded study (idempotent)."""
+    from trialdesk.accounts.actions import do_grant_membership
+    from trialdesk.accounts.models import Membership
+    from trialdesk.studies.registry import study_codes
+
+    for study in study_codes():
+        if not Membership.objects.filter(
+            user=user, study_id=study, role="admin", site=None, active=True
+        ).exists():
+            do_grant_membership(
+                user, role="admin", site=None, acting_user=None, reason=reason, study=study
+            )
 
 
 def _ensure_admin(url: str) -> None:
@@ -102,7 +126,9 @@ def _ensure_admin(url: str) -> None:
 
     User = get_user_model()
     password_file = data_dir() / "admin-password.txt"
-    if User.objects.filter(username=ADMIN_USERNAME).exists():
+    existing = User.objects.filter(username=ADMIN_USERNAME).first()
+    if existing is not None:
+        _admin_everywhere(existing, "administrator of every loaded study (trialdesk init)")
         hint = f" (initial password in {password_file})" if password_file.exists() else ""
         click.echo(f"log in at {url}/accounts/login/ as '{ADMIN_USERNAME}'{hint}")
         return

@@ -40,7 +40,7 @@ class ItemOut(Schema):
 
 class QueryOut(Schema):
     id: int
-    study_id: str
+    subject_id: str
     visit: str
     form: str
     item: str
@@ -50,7 +50,7 @@ class QueryOut(Schema):
 
 
 class FormOut(Schema):
-    study_id: str
+    subject_id: str
     visit: str
     form: str
     repeat: int
@@ -90,7 +90,7 @@ class SignSpec(Schema):
 
 
 class SignOut(Schema):
-    study_id: str
+    subject_id: str
     visit: str
     form: str
     repeat: int
@@ -148,15 +148,15 @@ def _invalid(request, exc: ValidationError):
 
 def _query_out(q: Query) -> QueryOut:
     return QueryOut(
-        id=q.pk, study_id=q.participant.study_id, visit=q.form.visit.code, form=q.form.form_code,
+        id=q.pk, subject_id=q.participant.subject_id, visit=q.form.visit.code, form=q.form.form_code,
         item=q.item, status=q.status, origin=q.origin, text=q.text,
     )  # fmt: skip
 
 
-def _visit(request, study_id: str, visit_code: str, repeat_visit: int = 1):
+def _visit(request, subject_id: str, visit_code: str, repeat_visit: int = 1):
     if not get_access(request).has_role(*READ_ROLES):
         raise PermissionDenied("your role does not read case report forms")
-    participant = visible_participants(request).filter(study_id=study_id).first()
+    participant = visible_participants(request).filter(subject_id=subject_id).first()
     visit = participant and participant.visits.filter(code=visit_code, repeat=repeat_visit).first()
     if visit is None:
         raise Http404("no such participant visit at your sites")
@@ -167,7 +167,7 @@ def _form_out(visit, form_code: str, repeat: int, outcome=None) -> FormOut:
     fi = FormInstance.objects.filter(visit=visit, form_code=form_code, repeat=repeat).first()
     rows = ItemValue.objects.filter(form=fi) if fi else []
     return FormOut(
-        study_id=visit.participant.study_id,
+        subject_id=visit.participant.subject_id,
         visit=visit.code,
         form=form_code,
         repeat=repeat,
@@ -196,31 +196,31 @@ def _form_out(visit, form_code: str, repeat: int, outcome=None) -> FormOut:
     )
 
 
-@api.get("/participants/{study_id}/visits/{visit_code}/forms/{form_code}", response=FormOut)
+@api.get("/participants/{subject_id}/visits/{visit_code}/forms/{form_code}", response=FormOut)
 def read_form(
-    request, study_id: str, visit_code: str, form_code: str, params: QueryParam[FormParams]
+    request, subject_id: str, visit_code: str, form_code: str, params: QueryParam[FormParams]
 ):
     repeat = params.repeat
-    visit = _visit(request, study_id, visit_code)
+    visit = _visit(request, subject_id, visit_code)
     if form_code not in actions.forms_at_visit(visit):
         raise Http404("this form is not collected at this visit")
     return _form_out(visit, form_code, repeat)
 
 
 @api.post(
-    "/participants/{study_id}/visits/{visit_code}/forms/{form_code}",
+    "/participants/{subject_id}/visits/{visit_code}/forms/{form_code}",
     response={200: FormOut, 409: ErrorsOut, 422: ErrorsOut},
 )
 def save_form(
     request,
-    study_id: str,
+    subject_id: str,
     visit_code: str,
     form_code: str,
     spec: FormSpec,
     params: QueryParam[FormParams],
 ):
     repeat = params.repeat
-    visit = _visit(request, study_id, visit_code)
+    visit = _visit(request, subject_id, visit_code)
     if not get_access(request).can(ENTRY_ROLES, visit.participant.site_id):
         raise PermissionDenied("your role does not allow data entry here")
     if form_code not in actions.forms_at_visit(visit):
@@ -239,12 +239,12 @@ def save_form(
 
 
 @api.post(
-    "/participants/{study_id}/visits/{visit_code}/forms/{form_code}/sign",
+    "/participants/{subject_id}/visits/{visit_code}/forms/{form_code}/sign",
     response={200: SignOut, 422: ErrorsOut},
 )
 def sign_form(
     request,
-    study_id: str,
+    subject_id: str,
     visit_code: str,
     form_code: str,
     spec: SignSpec,
@@ -253,7 +253,7 @@ def sign_form(
     """The same `do_sign_form` as the page: the protocol's signing rules refuse (422, naming the
     open queries or the missing verification) or warn (the warnings are returned and kept in
     the signature's audit event)."""
-    visit = _visit(request, study_id, visit_code)
+    visit = _visit(request, subject_id, visit_code)
     if not get_access(request).can([Role.INVESTIGATOR], visit.participant.site_id):
         raise PermissionDenied("only an investigator of this site signs its forms")
     fi = FormInstance.objects.filter(visit=visit, form_code=form_code, repeat=params.repeat).first()
@@ -264,7 +264,7 @@ def sign_form(
     except actions.CrfError as exc:
         return Status(422, ErrorsOut(detail=str(exc), errors=exc.errors))
     return SignOut(
-        study_id=study_id, visit=visit.code, form=form_code, repeat=fi.repeat,
+        subject_id=subject_id, visit=visit.code, form=form_code, repeat=fi.repeat,
         status=FormInstance.Status.SIGNED, printed_name=sig.printed_name, meaning=sig.meaning,
         signed_at=sig.signed_at.isoformat(), content_hash=sig.content_hash, warnings=sig.warnings,
     )  # fmt: skip

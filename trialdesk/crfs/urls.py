@@ -1,11 +1,9 @@
 from django.urls import path
 
 from trialdesk.crfs import views
-from trialdesk.crfs.api import api
 
 app_name = "crfs"
 urlpatterns = [
-    path("api/", api.urls),
     path("visit/<int:visit_pk>/<str:form_code>/<int:repeat>/", views.form_page, name="form"),
     path(
         "visit/<int:visit_pk>/<str:form_code>/<int:repeat>/_validate/",

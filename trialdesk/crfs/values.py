@@ -34,13 +34,13 @@ def _collect(protocol, rows) -> dict[str, object]:
 def participant_values(participant) -> dict[str, object]:
     """ "form.field" → canonical value: the latest non-deleted value across the participant's
     visits (non-repeating forms only). For eligibility, stratification and reports."""
-    return _collect(get_protocol(), _rows(participant))
+    return _collect(get_protocol(participant), _rows(participant))
 
 
 def form_context(participant, visit, exclude_form=None) -> dict[str, object]:
     """Values an edit check on a form at `visit` sees: the participant's latest values,
     overlaid by those from the same visit."""
-    protocol = get_protocol()
+    protocol = get_protocol(participant)
     values = _collect(protocol, _rows(participant, exclude_form=exclude_form))
     values.update(_collect(protocol, _rows(participant, visit=visit, exclude_form=exclude_form)))
     return values

@@ -43,7 +43,7 @@ def _visit(request, visit_pk) -> Visit:
 
 
 def _form_spec(visit, form_code):
-    protocol = get_protocol()
+    protocol = get_protocol(visit.participant)
     if form_code not in protocol.forms or form_code not in actions.forms_at_visit(visit):
         raise Http404("this form is not collected at this visit")
     return protocol, protocol.forms[form_code]
@@ -493,13 +493,13 @@ def ack_alert(request, pk: int):
         actions.do_acknowledge_alert(alert, request.user, note=request.POST.get("note", ""))
     except actions.CrfError as exc:
         return refused(request, str(exc))
-    return redirect("participants:detail", study_id=alert.participant.study_id)
+    return redirect("participants:detail", subject_id=alert.participant.subject_id)
 
 
 @require_role(Role.DATA_MANAGER)
 def data_quality(request):
     if request.method == "POST":
-        summary = actions.do_run_data_quality(request.user)
+        summary = actions.do_run_data_quality(request.user, study=request.study.code)
         messages.success(request, summary.summary())
         return redirect("crfs:data-quality")
     return render(request, "crfs/data_quality.html", {})

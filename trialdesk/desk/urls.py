@@ -8,7 +8,7 @@ from trialdesk.desk import views
 studies = [path("staff/", views.staff_home, name="home")]
 participants = [
     path("", views.participant_list, name="list"),
-    path("<str:study_id>/", views.casebook, name="detail"),
+    path("<str:subject_id>/", views.casebook, name="detail"),
 ]
 visits = [
     path("worklist/", views.worklist, name="worklist"),
@@ -16,5 +16,5 @@ visits = [
 ]
 audit = [
     path("export/", views.export, name="export"),
-    path("participant/<str:study_id>/", views.participant_trail, name="participant"),
+    path("participant/<str:subject_id>/", views.participant_trail, name="participant"),
 ]

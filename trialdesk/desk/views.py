@@ -12,18 +12,19 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count, OuterRef, Q, Subquery
-from django.http import HttpResponseBadRequest, StreamingHttpResponse
-from django.shortcuts import render
+from django.http import Http404, HttpResponseBadRequest, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import get_script_prefix
 from django.utils.translation import gettext, ngettext
 
-from trialdesk.accounts.access import get_access, require_role
-from trialdesk.accounts.models import Role
-from trialdesk.audit.actions import record
+from trialdesk.accounts.access import get_access, require_role, studies_of
+from trialdesk.accounts.models import Membership, Role
+from trialdesk.audit.actions import events_of_study, record
 from trialdesk.audit.export import FORMATS, parse_day, stream
-from trialdesk.audit.models import AuditEvent
 from trialdesk.crfs.actions import forms_at_visit
 from trialdesk.crfs.models import ClinicalAlert, FormInstance, Query
 from trialdesk.enrolment.models import EligibilityAssessment
@@ -34,6 +35,7 @@ from trialdesk.participants.scoping import (
     participant_or_404,
     visible_participants,
 )
+from trialdesk.studies.models import Study
 from trialdesk.studies.registry import get_protocol
 from trialdesk.visits.models import Visit
 
@@ -42,12 +44,54 @@ EXPORT_ROLES = (Role.DATA_MANAGER, Role.MONITOR)
 REVIEW_ROLES = (Role.COORDINATOR, Role.INVESTIGATOR, Role.MONITOR, Role.DATA_MANAGER)
 
 
-# -- staff home ------------------------------------------------------------------------------
+def study_home_url(code: str) -> str:
+    """Where study ``code`` begins (trialdesk.site.urls puts every study under /staff/<code>/)."""
+    return f"{get_script_prefix()}staff/{code}/"
+
+
+# -- the studies a person works in, and each study's home -------------------------------------
+
+
+@login_required
+def my_studies(request):
+    """The studies the user holds a role in; with exactly one, straight into it."""
+    codes = studies_of(request.user)
+    if len(codes) == 1 and not request.GET.get("all"):
+        return redirect(study_home_url(codes[0]))
+    memberships = (
+        Membership.objects.filter(user=request.user, active=True)
+        .select_related("site")
+        .order_by("study_id", "role")
+    )
+    by_study: dict[str, list[str]] = {}
+    for m in memberships:
+        where = m.site.code if m.site_id else gettext("all sites")
+        by_study.setdefault(m.study_id, []).append(f"{m.get_role_display()} ({where})")
+    rows = [
+        {
+            "study": study,
+            "roles": by_study.get(study.code, []),
+            "url": study_home_url(study.code),
+        }
+        for study in Study.objects.filter(code__in=codes)
+    ]
+    return render(request, "desk/my_studies.html", {"rows": rows})
+
+
+def old_staff_url(request, rest: str):
+    """A bookmark from before studies had their own URLs: into the user's only study."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    codes = studies_of(request.user)
+    if len(codes) != 1:
+        raise Http404("this page belongs to a study: choose the study first")
+    query = f"?{request.META['QUERY_STRING']}" if request.META.get("QUERY_STRING") else ""
+    return redirect(f"{study_home_url(codes[0])}{rest}{query}")
 
 
 @login_required
 def staff_home(request):
-    protocol = get_protocol()
+    protocol = get_protocol(request.study)
     access = get_access(request)
     visits = list(protocol.visits.values())
     forms = list(protocol.forms.values())
@@ -116,9 +160,9 @@ def participant_list(request):
 
 
 @require_role(*READ_ROLES)
-def casebook(request, study_id: str):
-    participant = participant_or_404(request, study_id)
-    protocol = get_protocol()
+def casebook(request, subject_id: str):
+    participant = participant_or_404(request, subject_id)
+    protocol = get_protocol(request.study)
     access = get_access(request)
     instances = {}
     for fi in FormInstance.objects.filter(participant=participant):
@@ -249,11 +293,10 @@ def signing_worklist_data(request) -> dict:
     forms complete or source-verified (not signed, not locked) with what the protocol's
     ``signing`` rules say about each, and the latest eligibility assessment of a participant
     that is eligible and not yet confirmed. Blinded: no arm, nothing from randomization."""
-    policy = get_protocol().signing
+    policy = get_protocol(request.study).signing
     site_ids = get_access(request).site_ids(Role.INVESTIGATOR)
     participants = Participant.objects.all()
-    if site_ids is not None:
-        participants = participants.filter(site_id__in=site_ids)
+    participants = participants.filter(site_id__in=site_ids)
     forms = (
         FormInstance.objects.filter(
             participant__in=participants,
@@ -319,26 +362,30 @@ def export(request):
         record(
             "export",
             actor=request.user,
+            study=request.study,
             object_type="audit.trail",
             object_id=fmt,
             new={"from": request.GET.get("from"), "to": request.GET.get("to"), "format": fmt},
             reason="audit trail export (web)",
         )
     response = StreamingHttpResponse(
-        stream(fmt, start, end), content_type="text/csv" if fmt == "csv" else "application/x-ndjson"
+        stream(fmt, start, end, study=request.study.code),
+        content_type="text/csv" if fmt == "csv" else "application/x-ndjson",
     )
+    extension = "csv" if fmt == "csv" else "jsonl"
     response["Content-Disposition"] = (
-        f'attachment; filename="audit-trail.{"csv" if fmt == "csv" else "jsonl"}"'
+        f'attachment; filename="audit-trail-{request.study.code}.{extension}"'
     )
     return response
 
 
 @require_role(*REVIEW_ROLES)
-def participant_trail(request, study_id: str):
+def participant_trail(request, subject_id: str):
     """Everything that happened to one participant's records, newest first (ICH E6(R3) 4.2.2(c):
     audit trails that people can review)."""
-    participant = participant_or_404(request, study_id)
-    events = AuditEvent.objects.filter(participant=participant.study_id).order_by("-seq")
+    participant = participant_or_404(request, subject_id)
+    events = events_of_study(participant.study_id).filter(participant=participant.subject_id)
+    events = events.order_by("-seq")
     action = request.GET.get("action", "")
     if action:
         events = events.filter(action=action)

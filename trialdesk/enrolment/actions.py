@@ -46,7 +46,7 @@ def _audit(action, user, role, participant, obj, *, old=None, new=None, reason="
         role=role,
         site=participant.site,
         obj=obj,
-        participant=participant.study_id,
+        participant=participant.subject_id,
         old=old,
         new=new,
         reason=reason,
@@ -132,7 +132,7 @@ def do_assess_eligibility(participant, acting_user) -> EligibilityAssessment:
     role = require_at(acting_user, SITE_STAFF, participant.site, "assess eligibility")
     from trialdesk.studies.registry import active_version
 
-    protocol = get_protocol()
+    protocol = get_protocol(participant)
     values = services.participant_values(participant)
     result = eligibility.assess(protocol, values)
     with transaction.atomic(durable=True):
@@ -143,7 +143,7 @@ def do_assess_eligibility(participant, acting_user) -> EligibilityAssessment:
             result=result.result,
             criteria=result.criteria,
             values_sha256=result.values_sha256,
-            protocol_sha256=active_version().sha256,
+            protocol_sha256=active_version(participant).sha256,
         )
         _audit(
             "create",
@@ -199,7 +199,7 @@ def do_confirm_eligibility(
     if latest is None or latest.pk != assessment.pk:
         raise EnrolmentError("a newer assessment exists: confirm that one")
     values = services.participant_values(participant)
-    current = eligibility.values_hash(get_protocol(), values)
+    current = eligibility.values_hash(get_protocol(participant), values)
     if current != assessment.values_sha256:
         raise EnrolmentError("data changed after this assessment: assess again, then sign")
     if values.get(SIGNOFF_ITEM) is False:  # the eCRF item and the signature must agree
@@ -262,12 +262,12 @@ def do_record_consent(
 ) -> Consent:
     """Record informed consent (paper, or electronic with the drawn signature as a PDF)."""
     role = require_at(acting_user, SITE_STAFF, participant.site, "record consent")
-    protocol = get_protocol()
+    protocol = get_protocol(participant)
     if consented_at > timezone.now():
         raise EnrolmentError(f"consent time {consented_at:%Y-%m-%d %H:%M} is in the future")
     _check_version(protocol, version, consented_at)
     if services.active_withdrawal(participant):
-        raise EnrolmentError(f"{participant.study_id} has withdrawn consent")
+        raise EnrolmentError(f"{participant.subject_id} has withdrawn consent")
     pdf_bytes, digest, method = None, "", Consent.Method.PAPER
     if signature_data_url:
         try:
@@ -278,7 +278,7 @@ def do_record_consent(
             study=protocol.study.id,
             version=version,
             version_label=protocol.consent_versions[version].label,
-            study_id=participant.study_id,
+            subject_id=participant.subject_id,
             consented_at=timezone.localtime(consented_at).isoformat(timespec="minutes"),
             obtained_by=acting_user.display_name(),
             witness=witness_name,
@@ -325,7 +325,7 @@ def do_withdraw_consent(
         raise EnrolmentError("the withdrawal time is in the future")
     consent = services.current_consent(participant)
     if consent is None:
-        raise EnrolmentError(f"{participant.study_id} has no consent to withdraw")
+        raise EnrolmentError(f"{participant.subject_id} has no consent to withdraw")
     if withdrawn_at < consent.consented_at:
         raise EnrolmentError("the withdrawal is dated before the consent")
     with transaction.atomic(durable=True):

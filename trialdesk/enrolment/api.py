@@ -27,7 +27,7 @@ class ErrorOut(Schema):
 
 
 class ScreeningOut(Schema):
-    study_id: str
+    subject_id: str
     site: str
     screened_on: dt.date
     outcome: str
@@ -35,7 +35,7 @@ class ScreeningOut(Schema):
 
 
 class AssessmentOut(Schema):
-    study_id: str
+    subject_id: str
     assessed_at: dt.datetime
     result: str
     criteria: list[dict]
@@ -47,7 +47,7 @@ class AssessmentOut(Schema):
 def _assessment_out(p, row) -> AssessmentOut:
     sig = getattr(row, "signature", None)
     return AssessmentOut(
-        study_id=p.study_id,
+        subject_id=p.subject_id,
         assessed_at=row.assessed_at,
         result=row.result,
         criteria=row.criteria,
@@ -64,11 +64,10 @@ def screening_log(request):
         raise PermissionDenied("your role does not see the screening log")
     ids = access.site_ids(*ENROLMENT_READ_ROLES)
     rows = ScreeningEntry.objects.select_related("participant", "site")
-    if ids is not None:
-        rows = rows.filter(site_id__in=ids)
+    rows = rows.filter(site_id__in=ids)
     return [
         ScreeningOut(
-            study_id=r.participant.study_id,
+            subject_id=r.participant.subject_id,
             site=r.site.code,
             screened_on=r.screened_on,
             outcome=r.outcome,
@@ -78,18 +77,18 @@ def screening_log(request):
     ]
 
 
-@api.get("/participants/{study_id}/eligibility", response={200: AssessmentOut, 404: ErrorOut})
-def eligibility(request, study_id: str):
-    p = participant_in_scope(request, study_id)
+@api.get("/participants/{subject_id}/eligibility", response={200: AssessmentOut, 404: ErrorOut})
+def eligibility(request, subject_id: str):
+    p = participant_in_scope(request, subject_id)
     row = services.latest_assessment(p)
     if row is None:
-        return Status(404, ErrorOut(detail=f"{study_id} has not been assessed"))
+        return Status(404, ErrorOut(detail=f"{subject_id} has not been assessed"))
     return Status(200, _assessment_out(p, row))
 
 
-@api.post("/participants/{study_id}/eligibility", response={201: AssessmentOut, 403: ErrorOut})
-def assess(request, study_id: str):
-    p = participant_in_scope(request, study_id)
+@api.post("/participants/{subject_id}/eligibility", response={201: AssessmentOut, 403: ErrorOut})
+def assess(request, subject_id: str):
+    p = participant_in_scope(request, subject_id)
     try:
         row = actions.do_assess_eligibility(p, request.user)
     except PermissionDenied as exc:

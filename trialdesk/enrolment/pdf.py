@@ -34,7 +34,7 @@ def consent_pdf(
     study: str,
     version: str,
     version_label: str,
-    study_id: str,
+    subject_id: str,
     consented_at: str,
     obtained_by: str,
     witness: str,
@@ -42,12 +42,12 @@ def consent_pdf(
 ) -> bytes:
     buf = io.BytesIO()
     c = canvas.Canvas(buf, pagesize=A4, invariant=1)
-    c.setTitle(f"Informed consent {study_id} {version}")
+    c.setTitle(f"Informed consent {subject_id} {version}")
     y = A4[1] - 25 * mm
     lines = [
         ("Helvetica-Bold", 14, f"Informed consent record — {study}"),
         ("Helvetica", 11, f"Consent form version: {version} ({version_label})"),
-        ("Helvetica", 11, f"Participant: {study_id}"),
+        ("Helvetica", 11, f"Participant: {subject_id}"),
         ("Helvetica", 11, f"Date and time of consent: {consented_at}"),
         ("Helvetica", 11, f"Consent obtained by: {obtained_by}"),
         ("Helvetica", 11, f"Impartial witness: {witness or 'none'}"),

@@ -21,10 +21,10 @@ from trialdesk.enrolment.models import (
 
 def _screening() -> Iterator[tuple[int, State]]:
     rows = ScreeningEntry.objects.values_list(
-        "pk", "screened_on", "referral", "participant__study_id"
+        "pk", "screened_on", "referral", "participant__subject_id"
     )
-    for pk, screened_on, referral, study_id in rows.iterator(chunk_size=2000):
-        yield pk, {"screened_on": day(screened_on), "referral": referral, "participant": study_id}
+    for pk, screened_on, referral, subject_id in rows.iterator(chunk_size=2000):
+        yield pk, {"screened_on": day(screened_on), "referral": referral, "participant": subject_id}
 
 
 def _screening_apply(state: State, event: AuditEvent) -> State:
@@ -38,16 +38,16 @@ def _screening_apply(state: State, event: AuditEvent) -> State:
 
 def _assessments() -> Iterator[tuple[int, State]]:
     rows = EligibilityAssessment.objects.values_list(
-        "pk", "result", "values_sha256", "assessed_by_id", "participant__study_id"
+        "pk", "result", "values_sha256", "assessed_by_id", "participant__subject_id"
     )
-    for pk, result, values_sha256, by, study_id in rows.iterator(chunk_size=2000):
+    for pk, result, values_sha256, by, subject_id in rows.iterator(chunk_size=2000):
         yield (
             pk,
             {
                 "result": result,
                 "values_sha256": values_sha256,
                 "assessed_by": by,
-                "participant": study_id,
+                "participant": subject_id,
             },
         )
 
@@ -105,9 +105,9 @@ def _consents() -> Iterator[tuple[int, State]]:
         "witness_name",
         "pdf_sha256",
         "obtained_by_id",
-        "participant__study_id",
+        "participant__subject_id",
     )
-    for pk, version, at, method, witness, pdf_sha256, by, study_id in rows.iterator(
+    for pk, version, at, method, witness, pdf_sha256, by, subject_id in rows.iterator(
         chunk_size=2000
     ):
         yield (
@@ -119,7 +119,7 @@ def _consents() -> Iterator[tuple[int, State]]:
                 "witness": witness,
                 "pdf_sha256": pdf_sha256,
                 "obtained_by": by,
-                "participant": study_id,
+                "participant": subject_id,
             },
         )
 
@@ -132,9 +132,9 @@ def _consent_apply(state: State, event: AuditEvent) -> State:
 
 
 def _withdrawals() -> Iterator[tuple[int, State]]:
-    rows = Withdrawal.objects.values_list("pk", "scope", "withdrawn_at", "participant__study_id")
-    for pk, scope, at, study_id in rows.iterator(chunk_size=2000):
-        yield pk, {"scope": scope, "withdrawn_at": instant(at), "participant": study_id}
+    rows = Withdrawal.objects.values_list("pk", "scope", "withdrawn_at", "participant__subject_id")
+    for pk, scope, at, subject_id in rows.iterator(chunk_size=2000):
+        yield pk, {"scope": scope, "withdrawn_at": instant(at), "participant": subject_id}
 
 
 def _withdrawal_apply(state: State, event: AuditEvent) -> State:

@@ -41,11 +41,11 @@ def require_consent(participant, activity: str) -> Consent:
     check_activity(activity)
     consent = current_consent(participant)
     if consent is None:
-        raise ConsentError(f"{participant.study_id} has no recorded informed consent")
+        raise ConsentError(f"{participant.subject_id} has no recorded informed consent")
     withdrawal = active_withdrawal(participant)
     if withdrawal and activity in FORBIDDEN_AFTER[withdrawal.scope]:
         raise ConsentError(
-            f"{participant.study_id} withdrew consent on {withdrawal.withdrawn_at:%Y-%m-%d} "
+            f"{participant.subject_id} withdrew consent on {withdrawal.withdrawn_at:%Y-%m-%d} "
             f"({withdrawal.get_scope_display()}): {activity.replace('_', ' ')} is not allowed"
         )
     return consent
@@ -82,7 +82,7 @@ def readiness(participant, *, values: dict | None = None) -> list[str]:
         now_values = participant_values(participant) if values is None else values
         from trialdesk.studies.registry import get_protocol
 
-        if values_hash(get_protocol(), now_values) != assessment.values_sha256:
+        if values_hash(get_protocol(participant), now_values) != assessment.values_sha256:
             reasons.append("data changed after eligibility was confirmed: assess and sign again")
     return reasons
 

@@ -1,12 +1,10 @@
 from django.urls import path
 
 from trialdesk.enrolment import views
-from trialdesk.enrolment.api import api
 
 app_name = "enrolment"
 urlpatterns = [
     path("", views.screening_log, name="log"),
-    path("participants/<str:study_id>/", views.participant, name="participant"),
+    path("participants/<str:subject_id>/", views.participant, name="participant"),
     path("consents/<int:pk>/pdf/", views.consent_pdf, name="consent-pdf"),
-    path("api/", api.urls),
 ]

@@ -28,8 +28,7 @@ def screening_log(request):
     access = get_access(request)
     ids = access.site_ids(*ENROLMENT_READ_ROLES)
     rows = ScreeningEntry.objects.select_related("participant", "site")
-    if ids is not None:
-        rows = rows.filter(site_id__in=ids)
+    rows = rows.filter(site_id__in=ids)
     if request.method == "POST":
         return _screen(request, access)
     counts = {r["outcome"]: r["n"] for r in rows.values("outcome").annotate(n=Count("pk"))}
@@ -65,20 +64,20 @@ def _screen(request, access):
     except actions.EnrolmentError as exc:
         messages.error(request, str(exc))
         return redirect("enrolment:log")
-    messages.success(request, f"Screening {entry.participant.study_id} opened")
-    return redirect("enrolment:participant", study_id=entry.participant.study_id)
+    messages.success(request, f"Screening {entry.participant.subject_id} opened")
+    return redirect("enrolment:participant", subject_id=entry.participant.subject_id)
 
 
 @require_role(*ENROLMENT_READ_ROLES)
-def participant(request, study_id: str):
-    p = participant_in_scope(request, study_id)
+def participant(request, subject_id: str):
+    p = participant_in_scope(request, subject_id)
     access = get_access(request)
     if request.method == "POST":
         if not access.can(STAFF, p.site_id):
             raise PermissionDenied("your role does not allow changes here")
         _post(request, p)
-        return redirect("enrolment:participant", study_id=p.study_id)
-    protocol = services_protocol()
+        return redirect("enrolment:participant", subject_id=p.subject_id)
+    protocol = services_protocol(p)
     assessment = services.latest_assessment(p)
     criteria = [
         dict(c, reads=eligibility.reading(c)) for c in (assessment.criteria if assessment else [])
@@ -110,10 +109,10 @@ def participant(request, study_id: str):
     )
 
 
-def services_protocol():
+def services_protocol(study):
     from trialdesk.studies.registry import get_protocol
 
-    return get_protocol()
+    return get_protocol(study)
 
 
 def _aware(text: str) -> dt.datetime | None:
@@ -174,7 +173,7 @@ def consent_pdf(request, pk: int):
     row = Consent.objects.select_related("participant").filter(pk=pk).first()
     if row is None or row.pdf is None:
         raise Http404("no such e-consent")
-    participant_in_scope(request, row.participant.study_id)
+    participant_in_scope(request, row.participant.subject_id)
     data = bytes(row.pdf)
     if hashlib.sha256(data).hexdigest() != row.pdf_sha256:
         return HttpResponse(
@@ -183,5 +182,5 @@ def consent_pdf(request, pk: int):
             content_type="text/plain",
         )
     response = HttpResponse(data, content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="consent-{row.participant.study_id}.pdf"'
+    response["Content-Disposition"] = f'inline; filename="consent-{row.participant.subject_id}.pdf"'
     return response

@@ -28,9 +28,10 @@ def create_participant(
     last = Participant.objects.filter(site=site).aggregate(m=Max("number"))["m"] or 0
     number = last + 1
     participant = Participant.objects.create(
+        study_id=site.study_id,
         site=site,
         number=number,
-        study_id=Participant.format_study_id(site.code, number),
+        subject_id=Participant.format_subject_id(site.code, number),
         created_by=acting_user,
     )
     if identity is not None:
@@ -44,9 +45,9 @@ def create_participant(
         role=role_at(acting_user, site),
         site=site,
         obj=participant,
-        participant=participant.study_id,
+        participant=participant.subject_id,
         new={
-            "study_id": participant.study_id,
+            "study_id": participant.subject_id,
             "status": participant.status,
             "identity": "stored (encrypted)" if identity is not None else "none",
         },
@@ -78,7 +79,7 @@ def do_view_identity(participant: Participant, acting_user) -> PersonalData:
             site=participant.site,
             object_type="participants.identity",
             object_id=participant.pk,
-            participant=participant.study_id,
+            participant=participant.subject_id,
             new={"identity": "viewed"},
         )
     return data
@@ -104,7 +105,7 @@ def do_update_identity(
             role=role_at(acting_user, participant.site),
             site=participant.site,
             obj=row,
-            participant=participant.study_id,
+            participant=participant.subject_id,
             new={"identity": "stored (encrypted)"},
             reason=reason,
         )
@@ -127,7 +128,7 @@ def set_status(participant: Participant, status: str, acting_user, *, reason: st
         role=role_at(acting_user, participant.site),
         site=participant.site,
         obj=participant,
-        participant=participant.study_id,
+        participant=participant.subject_id,
         old={"status": old},
         new={"status": status},
         reason=reason,
@@ -159,7 +160,7 @@ def set_anchor_date(participant, anchor_date, acting_user, *, reason: str = "") 
         role=role_at(acting_user, participant.site),
         site=participant.site,
         obj=participant,
-        participant=participant.study_id,
+        participant=participant.subject_id,
         old={"anchor_date": old},
         new={"anchor_date": anchor_date},
         reason=reason or "day 0 set",

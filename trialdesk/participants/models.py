@@ -1,6 +1,9 @@
 """Participants: pseudonymous clinical identity only.
 
-`study_id` (site-prefixed, e.g. 01-007) is used everywhere. Identifying data (name, phone,
+`subject_id` (site-prefixed, e.g. 01-007, shown as "Study ID") is used everywhere; it is unique
+within its study. Every participant belongs to one study (`study`, always its site's study), and
+everything below a participant (visits, forms, values, queries, signatures, alerts, screening,
+consent, allocation, dosing) belongs to that study through it. Identifying data (name, phone,
 address, medical record number) never lives in this table: it belongs to the separate,
 encrypted identity store.
 """
@@ -23,9 +26,11 @@ class Participant(models.Model):
         WITHDRAWN = "withdrawn", _("Withdrawn")
         LOST = "lost", _("Lost to follow-up")
 
+    study = models.ForeignKey("studies.Study", on_delete=models.PROTECT, related_name="+")
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="participants")
     number = models.PositiveIntegerField(help_text="sequence within the site")
-    study_id = models.CharField(max_length=32, unique=True)
+    #: The pseudonymous "Study ID" (01-007), unique within the study (site codes are per study).
+    subject_id = models.CharField(max_length=32)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.SCREENING)
     anchor_date = models.DateField(null=True, blank=True, help_text="day 0 (dosing)")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -37,13 +42,14 @@ class Participant(models.Model):
         ordering = ["site__code", "number"]
         constraints = [
             models.UniqueConstraint(fields=["site", "number"], name="uniq_participant_number"),
+            models.UniqueConstraint(fields=["study", "subject_id"], name="uniq_subject_per_study"),
         ]
 
     def __str__(self) -> str:
-        return self.study_id
+        return self.subject_id
 
     @staticmethod
-    def format_study_id(site_code: str, number: int) -> str:
+    def format_subject_id(site_code: str, number: int) -> str:
         return f"{site_code}-{number:03d}"
 
 

@@ -10,9 +10,14 @@ from trialdesk.participants.models import Participant
 
 
 def _participants() -> Iterator[tuple[int, State]]:
-    rows = Participant.objects.values_list("pk", "study_id", "status", "site__code", "anchor_date")
-    for pk, study_id, status, site, anchor in rows.iterator(chunk_size=2000):
-        yield pk, {"study_id": study_id, "status": status, "site": site, "anchor_date": day(anchor)}
+    rows = Participant.objects.values_list(
+        "pk", "subject_id", "status", "site__code", "anchor_date"
+    )
+    for pk, subject_id, status, site, anchor in rows.iterator(chunk_size=2000):
+        yield (
+            pk,
+            {"study_id": subject_id, "status": status, "site": site, "anchor_date": day(anchor)},
+        )
 
 
 def _participant_apply(state: State, event: AuditEvent) -> State:
@@ -20,7 +25,7 @@ def _participant_apply(state: State, event: AuditEvent) -> State:
     if event.action == "create":
         # The site is the one the participant was registered at (the event's own site).
         return {
-            "study_id": new.get("study_id"),
+            "study_id": new.get("study_id"),  # the audit payload has always named it so
             "status": new.get("status"),
             "site": event.site_code,
             "anchor_date": None,

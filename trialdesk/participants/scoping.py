@@ -23,11 +23,11 @@ ENROLMENT_READ_ROLES = (*READ_ROLES, Role.PHARMACIST)
 def visible_participants(request):
     ids = get_access(request).site_ids(*READ_ROLES)
     qs = Participant.objects.select_related("site")
-    return qs if ids is None else qs.filter(site_id__in=ids)
+    return qs.filter(site_id__in=ids)
 
 
-def participant_or_404(request, study_id: str) -> Participant:
-    participant = visible_participants(request).filter(study_id=study_id).first()
+def participant_or_404(request, subject_id: str) -> Participant:
+    participant = visible_participants(request).filter(subject_id=subject_id).first()
     if participant is None:
         raise Http404("no such participant at your sites")
     return participant
@@ -38,11 +38,11 @@ def in_scope_or_404(request, participant) -> None:
         raise Http404("no such participant at your sites")
 
 
-def participant_in_scope(request, study_id: str, roles=ENROLMENT_READ_ROLES) -> Participant:
-    """The participant ``study_id`` at a site where the user holds one of ``roles``, else 404."""
+def participant_in_scope(request, subject_id: str, roles=ENROLMENT_READ_ROLES) -> Participant:
+    """The participant ``subject_id`` at a site where the user holds one of ``roles``, else 404."""
     ids = get_access(request).site_ids(*roles)
-    qs = Participant.objects.select_related("site").filter(study_id=study_id)
-    p = (qs if ids is None else qs.filter(site_id__in=ids)).first()
+    qs = Participant.objects.select_related("site").filter(subject_id=subject_id)
+    p = qs.filter(site_id__in=ids).first()
     if p is None:
         raise Http404("no such participant at your sites")
     return p

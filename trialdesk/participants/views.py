@@ -29,16 +29,16 @@ def register(request):
             request.user,
             identity={k: data[k] for k in ("name", "phone", "address", "mrn")},
         )
-        messages.success(request, _("Registered %(id)s") % {"id": participant.study_id})
-        return redirect("participants:detail", study_id=participant.study_id)
+        messages.success(request, _("Registered %(id)s") % {"id": participant.subject_id})
+        return redirect("participants:detail", subject_id=participant.subject_id)
     return render(
         request, "participants/register.html", {"form": form}, status=422 if form.errors else 200
     )
 
 
 @require_role(*ENTRY_ROLES)
-def identity(request, study_id: str):
-    participant = participant_or_404(request, study_id)
+def identity(request, subject_id: str):
+    participant = participant_or_404(request, subject_id)
     if not get_access(request).can(ENTRY_ROLES, participant.site_id):
         raise PermissionDenied("only the participant's site staff see identifying data")
     current = do_view_identity(participant, request.user)
@@ -47,7 +47,7 @@ def identity(request, study_id: str):
         data = form.cleaned_data
         do_update_identity(participant, request.user, identity=data, reason=data["reason"])
         messages.success(request, _("Identifying data updated"))
-        return redirect("participants:identity", study_id=study_id)
+        return redirect("participants:identity", subject_id=subject_id)
     return render(
         request,
         "participants/identity.html",

@@ -46,6 +46,6 @@ def refuse_after_withdrawal(participant, activity: str, on_date=None) -> None:
     if on_date is not None and on_date < withdrawn_on:
         return
     raise ConsentError(
-        f"{participant.study_id} withdrew consent on {withdrawn_on:%Y-%m-%d} "
+        f"{participant.subject_id} withdrew consent on {withdrawn_on:%Y-%m-%d} "
         f"({withdrawal.get_scope_display()}): {activity.replace('_', ' ')} is not allowed"
     )

@@ -30,7 +30,7 @@ api = NinjaAPI(
 
 
 class AllocationOut(Schema):
-    study_id: str
+    subject_id: str
     randomization_number: str
     kit_code: str
     stratum: str | None = None
@@ -47,7 +47,7 @@ class ErrorOut(Schema):
 def out(request, allocation: Allocation) -> AllocationOut:
     unblinded = services.can_see_arm(get_access(request))
     return AllocationOut(
-        study_id=allocation.participant.study_id,
+        subject_id=allocation.participant.subject_id,
         randomization_number=allocation.randomization_number,
         kit_code=allocation.kit_code,
         stratum=allocation.stratum if unblinded else None,
@@ -58,11 +58,11 @@ def out(request, allocation: Allocation) -> AllocationOut:
 
 
 @api.post(
-    "/participants/{study_id}/randomize",
+    "/participants/{subject_id}/randomize",
     response={201: AllocationOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
 )
-def randomize(request, study_id: str):
-    p = participant_in_scope(request, study_id)
+def randomize(request, subject_id: str):
+    p = participant_in_scope(request, subject_id)
     try:
         allocation = actions.do_randomize_participant(p, request.user)
     except PermissionDenied as exc:
@@ -76,12 +76,12 @@ def randomize(request, study_id: str):
     return Status(201, out(request, allocation))
 
 
-@api.get("/participants/{study_id}", response={200: AllocationOut, 404: ErrorOut})
-def allocation(request, study_id: str):
-    p = participant_in_scope(request, study_id)
+@api.get("/participants/{subject_id}", response={200: AllocationOut, 404: ErrorOut})
+def allocation(request, subject_id: str):
+    p = participant_in_scope(request, subject_id)
     row = Allocation.objects.filter(participant=p).select_related("participant").first()
     if row is None:
-        return Status(404, ErrorOut(detail=f"{study_id} is not randomized"))
+        return Status(404, ErrorOut(detail=f"{subject_id} is not randomized"))
     return Status(200, out(request, row))
 
 
@@ -92,6 +92,5 @@ def allocations(request):
         raise PermissionDenied("your role does not list allocations")
     ids = access.site_ids(*ENROLMENT_READ_ROLES, Role.UNBLINDED_STATISTICIAN)
     qs = Allocation.objects.select_related("participant").order_by("allocated_at")
-    if ids is not None:
-        qs = qs.filter(participant__site_id__in=ids)
+    qs = qs.filter(participant__site_id__in=ids)
     return [out(request, a) for a in qs]

@@ -24,6 +24,7 @@ class RandomizationList(models.Model):
         TEST_SEED = "test_seed", _("Generated from a typed seed (test mode)")
         IMPORTED = "imported", _("Imported")
 
+    study = models.ForeignKey("studies.Study", on_delete=models.PROTECT, related_name="+")
     method = models.CharField(max_length=32)
     spec = models.JSONField(help_text="the generator's parameters (never the seed)")
     sha256 = models.CharField(max_length=64, unique=True)  # shown to list owners only
@@ -41,7 +42,7 @@ class RandomizationList(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["active"], condition=models.Q(active=True), name="one_active_list"
+                fields=["study"], condition=models.Q(active=True), name="one_active_list"
             )
         ]
 
@@ -80,8 +81,9 @@ class Allocation(models.Model):
     )
     slot = models.OneToOneField(Slot, on_delete=models.PROTECT, related_name="allocation")
     stratum = models.CharField(max_length=200)
-    randomization_number = models.CharField(max_length=16, unique=True)
-    kit_code = models.CharField(max_length=16, unique=True)
+    # Unique within the list through the slot (uniq_slot_no, uniq_slot_kit), so within the study.
+    randomization_number = models.CharField(max_length=16, db_index=True)
+    kit_code = models.CharField(max_length=16, db_index=True)
     arm = models.CharField(max_length=40)
     factor_levels = models.JSONField(default=dict)
     allocated_at = models.DateTimeField()

@@ -42,16 +42,21 @@ def _lists() -> Iterator[tuple[int, State]]:
 
 def _allocations() -> Iterator[tuple[int, State]]:
     rows = Allocation.objects.values_list(
-        "pk", "randomization_number", "kit_code", "arm", "participant__study_id", "allocated_by_id"
+        "pk",
+        "randomization_number",
+        "kit_code",
+        "arm",
+        "participant__subject_id",
+        "allocated_by_id",
     )
-    for pk, number_, kit, arm, study_id, by in rows.iterator(chunk_size=2000):
+    for pk, number_, kit, arm, subject_id, by in rows.iterator(chunk_size=2000):
         yield (
             pk,
             {
                 "randomization_number": number_,
                 "kit_code": kit,
                 "arm": keyed("arm", pk, arm),
-                "participant": study_id,
+                "participant": subject_id,
                 "allocated_by": by,
             },
         )
@@ -178,9 +183,9 @@ def _dosings() -> Iterator[tuple[int, State]]:
         "stopped_at",
         "infusion_reaction",
         "ae_reference",
-        "participant__study_id",
+        "participant__subject_id",
     )
-    for pk, kit, route, volume, start, stop, reaction, ae, study_id in rows.iterator(
+    for pk, kit, route, volume, start, stop, reaction, ae, subject_id in rows.iterator(
         chunk_size=2000
     ):
         yield (
@@ -193,7 +198,7 @@ def _dosings() -> Iterator[tuple[int, State]]:
                 "stopped_at": instant(stop),
                 "infusion_reaction": reaction,
                 "ae_reference": ae,
-                "participant": study_id,
+                "participant": subject_id,
             },
         )
 

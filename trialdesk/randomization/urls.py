@@ -1,7 +1,6 @@
 from django.urls import path
 
 from trialdesk.randomization import views
-from trialdesk.randomization.api import api
 
 app_name = "randomization"
 urlpatterns = [
@@ -9,9 +8,8 @@ urlpatterns = [
     path("list/", views.list_admin, name="list-admin"),
     path("report/", views.report, name="report"),
     path("pharmacy/", views.pharmacy, name="pharmacy"),
-    path("participants/<str:study_id>/", views.participant, name="participant"),
-    path("participants/<str:study_id>/unblind/", views.unblind, name="unblind"),
+    path("participants/<str:subject_id>/", views.participant, name="participant"),
+    path("participants/<str:subject_id>/unblind/", views.unblind, name="unblind"),
     path("unblindings/", views.unblindings, name="unblindings"),
     path("unblindings/<int:pk>/", views.unblinding, name="unblinding"),
-    path("api/", api.urls),
 ]

@@ -38,9 +38,8 @@ def overview(request):
     access = get_access(request)
     ids = access.site_ids(*ENROLMENT_READ_ROLES, Role.UNBLINDED_STATISTICIAN)
     rows = Allocation.objects.select_related("participant__site").order_by("allocated_at")
-    if ids is not None:
-        rows = rows.filter(participant__site_id__in=ids)
-    rlist = RandomizationList.objects.filter(active=True).first()
+    rows = rows.filter(participant__site_id__in=ids)
+    rlist = RandomizationList.objects.filter(study=request.study, active=True).first()
     return render(
         request,
         "randomization/overview.html",
@@ -78,8 +77,8 @@ def _decimal(text: str) -> Decimal | None:
 
 
 @require_role(*ENROLMENT_READ_ROLES)
-def participant(request, study_id: str):
-    p = participant_in_scope(request, study_id)
+def participant(request, subject_id: str):
+    p = participant_in_scope(request, subject_id)
     access = get_access(request)
     if request.method == "POST":
         return _post_participant(request, p, access)
@@ -87,7 +86,7 @@ def participant(request, study_id: str):
     prep = getattr(allocation, "preparation", None) if allocation else None
     dosing = getattr(p, "dosing", None)
     reasons = [] if allocation else enrolment.readiness(p)
-    policy = get_protocol().unblinding
+    policy = get_protocol(request.study).unblinding
     site_staff = (
         get_user_model()
         .objects.filter(
@@ -107,7 +106,7 @@ def participant(request, study_id: str):
             "dosing": dosing,
             "reasons": reasons,
             "unblinded": services.can_see_arm(access),
-            "arm_label": services.arm_label(get_protocol(), allocation.arm)
+            "arm_label": services.arm_label(get_protocol(request.study), allocation.arm)
             if allocation and services.can_see_arm(access)
             else "",
             "can_randomize": access.can(actions.RANDOMIZERS, p.site_id),
@@ -120,7 +119,7 @@ def participant(request, study_id: str):
             ).first()
             if allocation
             else None,
-            "routes": list(get_protocol().routes),
+            "routes": list(get_protocol(request.study).routes),
             "site_staff": site_staff,
         },
     )
@@ -153,7 +152,7 @@ def _post_participant(request, p, access):
         messages.error(request, "Not ready: " + "; ".join(exc.reasons))
     except (actions.RandomizationError, enrolment.ConsentError, Allocation.DoesNotExist) as exc:
         messages.error(request, str(exc) or "not randomized")
-    return redirect("randomization:participant", study_id=p.study_id)
+    return redirect("randomization:participant", subject_id=p.subject_id)
 
 
 def _dose(request, p):
@@ -164,7 +163,15 @@ def _dose(request, p):
         raise actions.RandomizationError(
             "enter start and stop as YYYY-MM-DD HH:MM and the volume in mL"
         )
-    giver = get_user_model().objects.filter(pk=post.get("administered_by") or 0).first()
+    giver = (
+        get_user_model()
+        .objects.filter(
+            pk=post.get("administered_by") or 0,
+            memberships__study_id=p.study_id,
+            memberships__active=True,
+        )
+        .first()
+    )
     if giver is None:
         raise actions.RandomizationError("choose who administered the dose")
     actions.do_record_dosing(
@@ -185,13 +192,13 @@ def _dose(request, p):
 
 @require_POST
 @require_role(*actions.UNBLINDERS)
-def unblind(request, study_id: str):
-    p = participant_in_scope(request, study_id)
+def unblind(request, subject_id: str):
+    p = participant_in_scope(request, subject_id)
     try:
         row = actions.do_emergency_unblind(p, request.user, reason=request.POST.get("reason", ""))
     except actions.RandomizationError as exc:
         messages.error(request, str(exc))
-        return redirect("randomization:participant", study_id=p.study_id)
+        return redirect("randomization:participant", subject_id=p.subject_id)
     if not row.revealed:
         messages.success(request, "Unblinding requested: it awaits approval by a second person")
     return redirect("randomization:unblinding", pk=row.pk)
@@ -204,7 +211,7 @@ def _visible_unblinding(request, pk: int) -> Unblinding:
         Unblinding.objects.select_related(
             "allocation__participant__site", "requested_by", "approved_by", "rejected_by"
         )
-        .filter(pk=pk)
+        .filter(pk=pk, allocation__participant__study=request.study)
         .first()
     )
     me = request.user.pk
@@ -227,7 +234,9 @@ def unblinding(request, pk: int):
         "randomization/unblinding.html",
         {
             "row": row,
-            "arm_label": services.arm_label(get_protocol(), row.allocation.arm) if shown else "",
+            "arm_label": services.arm_label(get_protocol(request.study), row.allocation.arm)
+            if shown
+            else "",
             "shown": shown,
             "can_decide": actions.can_decide_unblinding(row, request.user),
         },
@@ -256,7 +265,9 @@ def _decide(request, row: Unblinding):
 @require_role(*ALL_STAFF_ROLES)
 def unblindings(request):
     """Pending requests the user may decide, and her own requests."""
-    rows = Unblinding.objects.select_related("allocation__participant__site", "requested_by")
+    rows = Unblinding.objects.select_related(
+        "allocation__participant__site", "requested_by"
+    ).filter(allocation__participant__study=request.study)
     mine = rows.filter(requested_by=request.user).order_by("-requested_at")
     pending = [
         r
@@ -272,9 +283,8 @@ def pharmacy(request):
     rows = Allocation.objects.select_related("participant__site", "preparation").order_by(
         "allocated_at"
     )
-    if ids is not None:
-        rows = rows.filter(participant__site_id__in=ids)
-    p = get_protocol()
+    rows = rows.filter(participant__site_id__in=ids)
+    p = get_protocol(request.study)
     return render(
         request,
         "randomization/pharmacy.html",
@@ -287,7 +297,7 @@ def list_admin(request):
     if request.method == "POST":
         _post_list(request)
         return redirect("randomization:list-admin")
-    rlist = RandomizationList.objects.filter(active=True).first()
+    rlist = RandomizationList.objects.filter(study=request.study, active=True).first()
     strata = []
     if rlist:
         strata = (
@@ -343,8 +353,8 @@ def _typed_seed(text: str) -> int | None:
 
 @require_role(*LIST_ROLES)
 def report(request):
-    rlist = RandomizationList.objects.filter(active=True).first()
-    p = get_protocol()
+    rlist = RandomizationList.objects.filter(study=request.study, active=True).first()
+    p = get_protocol(request.study)
     spec = actions.spec_of(rlist) if rlist else services.spec_from_protocol(p, slots_per_stratum=40)
     n = p.study.target_enrollment
     default = 200 if spec.method == "minimization" else 10000

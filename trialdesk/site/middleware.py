@@ -8,12 +8,13 @@ session is renewed on activity.
 
 from __future__ import annotations
 
+import re
 import time
 
 from django.conf import settings
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import resolve_url
 
 STARTED = "_trialdesk_started"
@@ -67,3 +68,50 @@ class SessionTimeout:
             now - seen > settings.SESSION_IDLE_SECONDS
             or now - started > settings.SESSION_MAX_SECONDS
         )
+
+
+class StudyFromURL:
+    """Read the study from ``/staff/<study>/…`` or ``/api/v1/<study>/…``.
+
+    Sets ``request.study`` (None outside a study) and the study's URLconf
+    (``trialdesk.site.urls.urlconf_for``). An unknown study, or one the logged-in user holds no
+    active role in, is a 404: a user of study A learns nothing about study B, not even that it
+    exists. The user's access in the study is worked out here, once (``accounts.access``).
+    Placed after the authentication middleware.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from trialdesk.accounts.access import _CACHE, Access
+        from trialdesk.site.urls import STUDY_CODE, urlconf_for
+        from trialdesk.studies.models import Study
+
+        request.study = None
+        match = _study_path(STUDY_CODE).match(request.path_info)
+        if match:
+            study = Study.objects.filter(code=match["code"]).first()
+            if study is None:
+                raise Http404("no such study")
+            user = request.user
+            if user.is_authenticated:
+                access = Access.for_user(user, study.code)
+                if not access.grants and not user.is_superuser:
+                    raise Http404("no such study")
+                setattr(request, _CACHE, access)
+                setattr(user, _CACHE, access)
+            request.study = study
+            request.urlconf = urlconf_for(study.code)
+        return self.get_response(request)
+
+
+_compiled: dict[str, re.Pattern] = {}
+
+
+def _study_path(code_pattern: str) -> re.Pattern:
+    pattern = _compiled.get(code_pattern)
+    if pattern is None:
+        pattern = re.compile(rf"^/(?:staff|api/v1)/(?P<code>{code_pattern})(?:/|$)")
+        _compiled[code_pattern] = pattern
+    return pattern

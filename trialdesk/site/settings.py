@@ -121,6 +121,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "trialdesk.site.middleware.SessionTimeout",
+    "trialdesk.site.middleware.StudyFromURL",  # request.study, its URLconf, access in it
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -171,7 +172,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "accounts:login"
-LOGIN_REDIRECT_URL = "studies:home"
+LOGIN_REDIRECT_URL = "my-studies"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
 # Lockout (django-axes): 5 failures per user+IP lock for 30 minutes. Password re-entry at a

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 
-from trialdesk.studies.registry import NoProtocolLoaded, get_protocol
+from trialdesk.studies.registry import NoProtocolLoaded, StudyNotChosen, get_protocol
 
 _ZONE_ATTR = "_trialdesk_zone"  # a Site instance remembers its zone for one page
 
@@ -24,22 +24,23 @@ def deployment_zone() -> zoneinfo.ZoneInfo:
 
 
 def site_zone(site: Any) -> zoneinfo.ZoneInfo:
-    """The zone of ``site`` (an ``accounts.Site``, a site code, or None for the deployment)."""
+    """The zone of ``site`` (an ``accounts.Site``; a bare site code is read in the only study;
+    None for the deployment)."""
     if site is None or site == "":
         return deployment_zone()
     cached = getattr(site, _ZONE_ATTR, None)
     if cached is not None:
         return cached
-    zone = _zone_of_code(str(getattr(site, "code", site)))
+    zone = _zone_of_code(str(getattr(site, "code", site)), getattr(site, "study_id", None))
     if not isinstance(site, str):
         setattr(site, _ZONE_ATTR, zone)
     return zone
 
 
-def _zone_of_code(code: str) -> zoneinfo.ZoneInfo:
+def _zone_of_code(code: str, study: str | None) -> zoneinfo.ZoneInfo:
     try:
-        entry = get_protocol().sites.get(code)
-    except NoProtocolLoaded:
+        entry = get_protocol(study).sites.get(code)
+    except (NoProtocolLoaded, StudyNotChosen):
         entry = None
     if entry is None or entry.timezone is None:
         return deployment_zone()

@@ -1,9 +1,9 @@
 from django.shortcuts import render
 
-from trialdesk.studies.registry import get_protocol
+from trialdesk.studies.registry import get_protocol, study_codes
 
 
 def public_home(request):
-    """Placeholder for the public study page (participant portal issue)."""
-    protocol = get_protocol()
-    return render(request, "studies/public.html", {"protocol": protocol})
+    """The deployment's studies (the public portal issue builds each study's own page)."""
+    protocols = [get_protocol(code) for code in study_codes()]
+    return render(request, "studies/public.html", {"protocols": protocols})

@@ -5,11 +5,14 @@ from __future__ import annotations
 import datetime as dt
 
 
-def make_participant(users, site_code="01", *, anchor: dt.date | None = None, user="coord_a"):
+def make_participant(
+    users, site_code="01", *, anchor: dt.date | None = None, user="coord_a", study=None
+):
     from trialdesk.accounts.models import Site
     from trialdesk.participants.actions import do_create_participant, do_set_anchor_date
+    from trialdesk.studies.registry import resolve_study
 
-    site = Site.objects.get(code=site_code)
+    site = Site.objects.get(study_id=resolve_study(study), code=site_code)
     identity = {"name": "Ani Lestari", "phone": "+62 812 0000 0000", "mrn": "RM-123456"}
     participant = do_create_participant(site, users[user], identity=identity)
     if anchor is not None:
@@ -25,11 +28,10 @@ def visit_of(participant, code: str):
 def with_revision(path: str, data: dict) -> dict:
     """`data` plus the revision the eCRF page at `path` is rendered with, as a browser sends it
     (the hidden `revision` input); an explicit `revision` in `data` wins."""
-    from django.urls import resolve
-
     from trialdesk.crfs.models import FormInstance
+    from trialdesk.testing.urls import resolve_path
 
-    kw = resolve(path).kwargs
+    kw = resolve_path(path).kwargs
     fi = FormInstance.objects.filter(
         visit_id=kw["visit_pk"], form_code=kw["form_code"], repeat=kw["repeat"]
     ).first()

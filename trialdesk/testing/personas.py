@@ -38,26 +38,33 @@ PERSONAS: dict[str, Persona] = {
 SITES = {"01": "RS Dr. Hasan Sadikin Bandung", "02": "Second study centre"}
 
 
-def create_personas() -> dict[str, object]:
-    """Create sites and users (idempotent) through the audited actions, as the operator's
-    "system" actor (how a deployment's first accounts are made); returns username -> User."""
+def create_personas(
+    study: str | None = None, personas=None, site_names=None
+) -> dict[str, object]:
+    """Create sites and users (idempotent) in `study` (the only study when None) through the
+    audited actions, as the operator's "system" actor (how a deployment's first accounts are
+    made); returns username -> User."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.hashers import make_password
 
     from trialdesk.accounts.actions import do_create_user, do_grant_membership, do_save_site
     from trialdesk.accounts.models import Membership, Site
+    from trialdesk.studies.registry import resolve_study
 
     User = get_user_model()
     why = "named persona (tests and the demo)"
     sites = {}
-    for code, name in SITES.items():
-        if not Site.objects.filter(code=code).exists():
-            do_save_site(code=code, name=name, acting_user=None, reason=why)
-        sites[code] = Site.objects.get(code=code)
+    study = resolve_study(study)
+    wanted_sites = SITES if site_names is None else site_names
+    sites = {}
+    for code, name in wanted_sites.items():
+        if not Site.objects.filter(study_id=study, code=code).exists():
+            do_save_site(study=study, code=code, name=name, acting_user=None, reason=why)
+        sites[code] = Site.objects.get(study_id=study, code=code)
     # One hash for all personas: Argon2 is deliberately slow, tests need not pay it 11 times.
     hashed = make_password(PASSWORD)
     users = {}
-    for persona in PERSONAS.values():
+    for persona in (PERSONAS if personas is None else personas).values():
         user = User.objects.filter(username=persona.username).first() or do_create_user(
             username=persona.username,
             email=f"{persona.username}@example.org",
@@ -67,7 +74,10 @@ def create_personas() -> dict[str, object]:
             password_hash=hashed,
         )
         site = sites[persona.site] if persona.site else None
-        if not Membership.objects.filter(user=user, role=persona.role, site=site).exists():
-            do_grant_membership(user, role=persona.role, site=site, acting_user=None, reason=why)
+        held = Membership.objects.filter(user=user, study_id=study, role=persona.role, site=site)
+        if not held.exists():
+            do_grant_membership(
+                user, role=persona.role, site=site, acting_user=None, reason=why, study=study
+            )
         users[persona.username] = user
     return users

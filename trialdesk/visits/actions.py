@@ -25,7 +25,7 @@ def _audit(action, visit, acting_user, old, new, reason) -> None:
         role=role_at(acting_user, visit.participant.site),
         site=visit.participant.site,
         obj=visit,
-        participant=visit.participant.study_id,
+        participant=visit.participant.subject_id,
         old=old,
         new=new,
         reason=reason,
@@ -86,7 +86,7 @@ def do_add_unscheduled_visit(
     participant, acting_user, *, code: str | None = None, actual_date=None, reason: str = ""
 ) -> Visit:
     """Add an unscheduled visit (the protocol's unscheduled visit type, numbered per participant)."""
-    specs = [v for v in protocol_visits() if not v.scheduled or v.day is None]
+    specs = [v for v in protocol_visits(participant) if not v.scheduled or v.day is None]
     if code:
         specs = [v for v in specs if v.code == code]
     if not specs:

@@ -53,7 +53,7 @@ class Visit(models.Model):
 
     def __str__(self) -> str:
         suffix = f" #{self.repeat}" if self.unscheduled else ""
-        return f"{self.participant.study_id} {self.code}{suffix}"
+        return f"{self.participant.subject_id} {self.code}{suffix}"
 
     def state(self, today: dt.date | None = None) -> str:
         today = today or dt.date.today()

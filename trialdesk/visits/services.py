@@ -8,11 +8,12 @@ from trialdesk.audit.actions import record
 from trialdesk.visits.models import Visit
 
 
-def protocol_visits():
-    """The protocol's visits in schedule order (whatever collection type the model uses)."""
+def protocol_visits(study):
+    """The visits of `study`'s protocol in schedule order (whatever collection type the model
+    uses); `study` is a Study, its code or a row of it (a participant)."""
     from trialdesk.studies.registry import get_protocol
 
-    visits = get_protocol().visits
+    visits = get_protocol(study).visits
     return list(visits.values()) if isinstance(visits, dict) else list(visits)
 
 
@@ -55,7 +56,7 @@ def _audit(action, visit, acting_user, old, new) -> None:
         actor=acting_user,
         site=visit.participant.site,
         obj=visit,
-        participant=visit.participant.study_id,
+        participant=visit.participant.subject_id,
         old=old,
         new={"visit": visit.code, **new},
         reason="visit schedule",
@@ -65,7 +66,7 @@ def _audit(action, visit, acting_user, old, new) -> None:
 def create_initial_visits(participant, acting_user=None) -> int:
     """The visits that happen before day 0 is known (screening, baseline, dosing day)."""
     changed = 0
-    for sequence, spec in enumerate(protocol_visits()):
+    for sequence, spec in enumerate(protocol_visits(participant)):
         if spec.scheduled and spec.day is not None and spec.day <= 0:
             changed += _ensure(participant, spec, sequence, acting_user)
     return changed
@@ -78,7 +79,7 @@ def schedule_visits(participant, acting_user=None) -> int:
     anchor moves the windows of all visits (each move audited). Returns how many rows changed.
     """
     changed = 0
-    for sequence, spec in enumerate(protocol_visits()):
+    for sequence, spec in enumerate(protocol_visits(participant)):
         if spec.scheduled and spec.day is not None:
             changed += _ensure(participant, spec, sequence, acting_user)
     return changed

@@ -7,5 +7,5 @@ app_name = "visits"
 urlpatterns = [
     path("<int:pk>/date/", views.record_date, name="date"),
     path("<int:pk>/missed/", views.mark_missed, name="missed"),
-    path("unscheduled/<str:study_id>/", views.add_unscheduled, name="unscheduled"),
+    path("unscheduled/<str:subject_id>/", views.add_unscheduled, name="unscheduled"),
 ]

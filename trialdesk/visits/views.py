@@ -32,7 +32,7 @@ def _visit_for_entry(request, pk: int) -> Visit:
 
 
 def _back(visit):
-    return redirect("participants:detail", study_id=visit.participant.study_id)
+    return redirect("participants:detail", subject_id=visit.participant.subject_id)
 
 
 @require_role(*ENTRY_ROLES)
@@ -65,14 +65,14 @@ def mark_missed(request, pk: int):
 
 
 @require_role(*ENTRY_ROLES)
-def add_unscheduled(request, study_id: str):
+def add_unscheduled(request, subject_id: str):
     if request.method != "POST":
         return redirect("participants:list")
-    participant = participant_or_404(request, study_id)
+    participant = participant_or_404(request, subject_id)
     if not get_access(request).can(ENTRY_ROLES, participant.site_id):
         raise PermissionDenied("only site staff add visits")
     try:
         do_add_unscheduled_visit(participant, request.user, reason=request.POST.get("reason", ""))
     except VisitError as exc:
         messages.error(request, str(exc))
-    return redirect("participants:detail", study_id=study_id)
+    return redirect("participants:detail", subject_id=subject_id)

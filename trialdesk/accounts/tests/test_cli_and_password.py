@@ -5,7 +5,6 @@ guessing it there counts toward the login lockout."""
 from __future__ import annotations
 
 from click.testing import CliRunner
-from django.urls import reverse
 
 from trialdesk.accounts.models import Membership, User
 from trialdesk.audit.models import AuditEvent
@@ -13,6 +12,7 @@ from trialdesk.audit.reconcile import reconcile
 from trialdesk.commands.users import users
 from trialdesk.commands.web import createadmin
 from trialdesk.testing.personas import PASSWORD
+from trialdesk.testing.urls import reverse
 
 
 def _run(command, *args):

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 
 import time_machine
-from django.urls import reverse
 
 from trialdesk.audit.models import AuditEvent
 from trialdesk.crfs.models import FormInstance, Signature
@@ -20,6 +19,7 @@ from trialdesk.randomization.tests.test_unblinding import (  # noqa: F401  (fixt
 )
 from trialdesk.testing.participants import visit_of, with_revision
 from trialdesk.testing.personas import PASSWORD
+from trialdesk.testing.urls import reverse
 
 
 def _login(client, username, password=PASSWORD):
@@ -123,7 +123,7 @@ def test_wrong_passwords_at_eligibility_signoff_lock_the_account(client, persona
     p = screened(Site.objects.get(code="01"), personas["coord_a"])
     assert do_assess_eligibility(p, personas["coord_a"]).result == "eligible"
     assert _login(client, "inv_a").status_code == 302
-    page = reverse("enrolment:participant", args=[p.study_id])
+    page = reverse("enrolment:participant", args=[p.subject_id])
     responses = [
         client.post(page, {"action": "sign", "password": f"guess-{i}"})
         for i in range(settings.AXES_FAILURE_LIMIT)
@@ -169,7 +169,7 @@ def test_wrong_passwords_at_a_role_approval_lock_the_account(client, personas, s
         reason="covering the pharmacy in January",
     )
     assert _login(client, "ustat").status_code == 302
-    decide = reverse("accounts:role-request", args=[req.pk])
+    decide = reverse("people:role-request", args=[req.pk])
     post = {"action": "approve", "reason": "delegation log checked"}
     for i in range(settings.AXES_FAILURE_LIMIT):
         last = client.post(decide, {**post, "password": f"guess-{i}"})

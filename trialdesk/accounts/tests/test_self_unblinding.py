@@ -11,12 +11,12 @@ import re
 import pytest
 from django.contrib.auth.hashers import make_password
 from django.core import mail
-from django.urls import reverse
 
 from trialdesk.accounts import actions
 from trialdesk.accounts.models import Membership, Role, RoleRequest, Site, User
 from trialdesk.audit.models import AuditEvent
 from trialdesk.testing.personas import PASSWORD
+from trialdesk.testing.urls import reverse
 
 REASON = "new pharmacist for site 01, per delegation log"
 
@@ -106,7 +106,7 @@ def test_admin_cannot_grant_herself_any_role(login, personas, role, site):
     client = login("admin")
     before = AuditEvent.objects.count()
     response = client.post(
-        reverse("accounts:person", args=[admin.pk]),
+        reverse("people:person", args=[admin.pk]),
         {"action": "grant", "role": role, "site": site or "", "reason": REASON},
     )
     assert response.status_code == 422
@@ -124,7 +124,7 @@ def test_sock_puppet_pharmacist_needs_a_second_persons_approval(login, personas,
     admin = personas["admin"]
     page = login("admin")
     created = page.post(
-        reverse("accounts:people"),
+        reverse("people:people"),
         {
             "username": "puppet",
             "email": "admin-herself@example.org",
@@ -136,7 +136,7 @@ def test_sock_puppet_pharmacist_needs_a_second_persons_approval(login, personas,
     puppet = User.objects.get(username="puppet")
     assert not puppet.has_usable_password()  # the admin never set or saw a password
     granted = page.post(
-        reverse("accounts:person", args=[puppet.pk]),
+        reverse("people:person", args=[puppet.pk]),
         {"action": "grant", "role": Role.PHARMACIST, "site": "01", "reason": REASON},
     )
     assert granted.status_code == 302
@@ -148,7 +148,7 @@ def test_sock_puppet_pharmacist_needs_a_second_persons_approval(login, personas,
 
     # The admin cannot approve it: not a grantor (nor another admin), page or action.
     page = login("admin")
-    assert page.get(reverse("accounts:role-request", args=[req.pk])).status_code == 403
+    assert page.get(reverse("people:role-request", args=[req.pk])).status_code == 403
     with pytest.raises(Exception, match="your role does not allow"):
         actions.do_decide_role_request(req, admin, approve=True, password=PASSWORD, reason="ok ok")
     # Nor can the grantee decide her own request.
@@ -159,12 +159,12 @@ def test_sock_puppet_pharmacist_needs_a_second_persons_approval(login, personas,
     # A grantor who is neither requester nor grantee approves, re-entering her password.
     page = login("ustat")
     wrong = page.post(
-        reverse("accounts:role-request", args=[req.pk]),
+        reverse("people:role-request", args=[req.pk]),
         {"action": "approve", "password": "nope", "reason": "checked the delegation log"},
     )
     assert wrong.status_code == 422 and not Membership.objects.filter(user=puppet).exists()
     ok = page.post(
-        reverse("accounts:role-request", args=[req.pk]),
+        reverse("people:role-request", args=[req.pk]),
         {"action": "approve", "password": PASSWORD, "reason": "checked the delegation log"},
     )
     assert ok.status_code == 302
@@ -218,7 +218,7 @@ def test_admin_cannot_learn_or_set_another_users_password(
         actions.do_change_user(pharm, acting_user=personas["admin"], reason=REASON, email="a@b.org")
     with django_capture_on_commit_callbacks(execute=True):
         response = page.post(
-            reverse("accounts:person", args=[pharm.pk]),
+            reverse("people:person", args=[pharm.pk]),
             {
                 "action": "reset",
                 "reason": "forgot her password",
@@ -251,7 +251,7 @@ def test_admin_cannot_learn_or_set_another_users_password(
 def test_every_role_change_and_reset_is_audited(login, personas):
     coord = personas["coord_a"]
     page = login("admin")
-    url = reverse("accounts:person", args=[coord.pk])
+    url = reverse("people:person", args=[coord.pk])
     steps = [
         {"action": "grant", "role": Role.MONITOR, "site": "", "reason": REASON},
         {"action": "reset", "reason": "locked herself out"},
@@ -282,7 +282,7 @@ def test_every_role_change_and_reset_is_audited(login, personas):
 
 def test_refusals_name_the_field_and_write_nothing(login, personas):
     page = login("admin")
-    url = reverse("accounts:person", args=[personas["coord_b"].pk])
+    url = reverse("people:person", args=[personas["coord_b"].pk])
     before = AuditEvent.objects.count()
     cases = [
         ({"action": "grant", "role": "overlord", "site": "", "reason": REASON}, "overlord"),
@@ -300,10 +300,10 @@ def test_refusals_name_the_field_and_write_nothing(login, personas):
 def test_blinded_staff_cannot_reach_the_people_pages(login, personas):
     for username in ("coord_a", "pharm_a", "monitor"):
         client = login(username)
-        assert client.get(reverse("accounts:people")).status_code == 403
+        assert client.get(reverse("people:people")).status_code == 403
         assert (
             client.post(
-                reverse("accounts:person", args=[personas["dsmb"].pk]),
+                reverse("people:person", args=[personas["dsmb"].pk]),
                 {"action": "grant", "role": Role.MONITOR, "reason": REASON},
             ).status_code
             == 403

@@ -90,7 +90,7 @@ def test_app_role_still_runs_the_application(app_role, personas, settings):
             Site.objects.get(code="01"), personas["coord_a"], reason="written as the app role"
         )
         assert AuditEvent.objects.count() > before
-        assert participant.study_id.startswith("01-")
+        assert participant.subject_id.startswith("01-")
         result = CliRunner().invoke(audit, ["verify"])
         assert result.exit_code == 0, result.output
         assert "WARNING" not in result.output

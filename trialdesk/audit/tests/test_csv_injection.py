@@ -22,10 +22,14 @@ def test_formula_in_a_query_answer_is_neutralised_in_the_audit_export(login, par
     coord = login("coord_a")
     assert coord.post(url(visit), with_revision(url(visit), vitals())).status_code == 302
     fi = FormInstance.objects.get(visit=visit)
-    login("monitor").post(f"/crfs/form/{fi.pk}/query/", {"item": "hr", "text": "@SUM(1+1)"})
+    login("monitor").post(
+        f"/staff/NCT07183384/crfs/form/{fi.pk}/query/", {"item": "hr", "text": "@SUM(1+1)"}
+    )
     q = Query.objects.get(form=fi)
-    login("coord_a").post(f"/crfs/query/{q.pk}/", {"step": "answer", "text": ATTACK})
-    response = login("monitor").get("/audit/export/?format=csv")
+    login("coord_a").post(
+        f"/staff/NCT07183384/crfs/query/{q.pk}/", {"step": "answer", "text": ATTACK}
+    )
+    response = login("monitor").get("/staff/NCT07183384/audit/export/?format=csv")
     assert response.status_code == 200
     text = b"".join(response.streaming_content).decode()
     cells = [cell for row in csv.reader(io.StringIO(text)) for cell in row]

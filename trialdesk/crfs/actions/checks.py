@@ -118,8 +118,8 @@ def notify_investigators(alert: ClinicalAlert) -> None:
     )
     if emails:
         send_mail(
-            f"[trialdesk] clinical alert for {alert.participant.study_id}",
-            f"{alert.message}\n\nParticipant {alert.participant.study_id}, form {alert.form.form_code}, "
+            f"[trialdesk] clinical alert for {alert.participant.subject_id}",
+            f"{alert.message}\n\nParticipant {alert.participant.subject_id}, form {alert.form.form_code}, "
             f"visit {alert.form.visit.code}. Please review and acknowledge in trialdesk.",
             None,
             emails,

@@ -124,7 +124,7 @@ def _audit(action, fi: FormInstance, user, role, *, obj=None, old=None, new=None
         role=role,
         site=fi.participant.site,
         obj=obj or fi,
-        participant=fi.participant.study_id,
+        participant=fi.participant.subject_id,
         old=old,
         new=new,
         reason=reason,
@@ -142,7 +142,7 @@ def _lock_form(fi_or_pk) -> FormInstance:
 
 def forms_at_visit(visit) -> list[str]:
     """Form codes that may be entered at `visit`: the visit's own, plus the log forms."""
-    p = get_protocol()
+    p = get_protocol(visit.participant)
     spec = p.visits.get(visit.code)
     own = list(spec.forms) if spec else []
     return own + [code for code in p.log_forms() if code not in own]

@@ -13,7 +13,7 @@ from trialdesk.crfs.actions.values import check_stored_form
 from trialdesk.crfs.models import (
     FormInstance,
 )
-from trialdesk.studies.registry import get_protocol
+from trialdesk.studies.registry import get_protocol, resolve_study
 
 
 @dataclass
@@ -32,13 +32,17 @@ class QualityRunResult:
         )
 
 
-def do_run_data_quality(acting_user=None, *, participants=None) -> QualityRunResult:
-    """Re-evaluate all checks over stored data; one durable transaction per participant."""
+def do_run_data_quality(acting_user=None, *, participants=None, study=None) -> QualityRunResult:
+    """Re-evaluate all checks over one study's stored data (`participants` of it, or all of
+    them); one durable transaction per participant."""
     from trialdesk.participants.models import Participant
 
-    p = get_protocol()
+    study = resolve_study(study)
+    p = get_protocol(study)
     summary = QualityRunResult()
-    qs = participants if participants is not None else Participant.objects.all()
+    qs = Participant.objects.filter(study_id=study)
+    if participants is not None:
+        qs = qs.filter(pk__in=[getattr(x, "pk", x) for x in participants])
     for participant in qs:
         with transaction.atomic(durable=True):
             for fi in (
@@ -61,6 +65,7 @@ def do_run_data_quality(acting_user=None, *, participants=None) -> QualityRunRes
         record(
             "status",
             actor=acting_user,
+            study=study,
             object_type="crfs.data_quality_run",
             object_id="batch",
             new={

@@ -28,7 +28,7 @@ def do_open_query(fi: FormInstance, acting_user, *, item: str, text: str) -> Que
     if not text.strip():
         raise CrfError("write the question")
     role = require_at(acting_user, QUERY_ROLES, fi.participant.site_id, "raise queries")
-    if item and item not in get_protocol().form(fi.form_code).fields:
+    if item and item not in get_protocol(fi.participant).form(fi.form_code).fields:
         raise CrfError(f"form {fi.form_code} has no item {item!r}")
     with transaction.atomic(durable=True):
         fi = _lock_form(fi)

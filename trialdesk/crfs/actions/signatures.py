@@ -49,7 +49,7 @@ def void_signatures(fi, user, role, why: str) -> bool:
 def content_hash(fi: FormInstance) -> str:
     rows = sorted((r.item, r.value, r.unit, r.status) for r in ItemValue.objects.filter(form=fi))
     payload = {
-        "participant": fi.participant.study_id,
+        "participant": fi.participant.subject_id,
         "visit": fi.visit.code,
         "form": fi.form_code,
         "repeat": fi.repeat,
@@ -88,7 +88,7 @@ def _queries_text(queries: list[Query]) -> str:
 def signing_check(fi: FormInstance, policy=None) -> SigningCheck:
     """The protocol's signing rules (``signing.open_queries``: block|warn,
     ``signing.source_verification``: require|warn) applied to ``fi`` as it stands."""
-    policy = policy or get_protocol().signing
+    policy = policy or get_protocol(fi.participant).signing
     check = SigningCheck()
     queries = list(
         Query.objects.filter(form=fi)
@@ -145,7 +145,7 @@ def do_sign_form(
     `request`, a wrong password counts toward the login lockout and the lockout ends the
     session (accounts.reauth)."""
     role = require_at(acting_user, (Role.INVESTIGATOR,), fi.participant.site_id, "sign forms")
-    policy = get_protocol().signing
+    policy = get_protocol(fi.participant).signing
     if fi.status in (S.COMPLETE, S.VERIFIED):
         _refuse_if_blocked(signing_check(fi, policy))
     try:

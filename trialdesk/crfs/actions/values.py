@@ -54,7 +54,7 @@ def do_save_form(
     pass it (a stale one raises StaleRevision, checked under the row lock). Only programmatic
     callers (demo loader, test fixtures) may pass None.
     """
-    p = get_protocol()
+    p = get_protocol(visit.participant)
     form = p.form(form_code)
     if form_code not in forms_at_visit(visit):
         raise CrfError(f"form {form_code} is not collected at visit {visit.code}")

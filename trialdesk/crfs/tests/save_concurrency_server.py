@@ -28,7 +28,7 @@ def setup() -> None:
     do_load_protocol(DEFAULT_PROTOCOL, reason="save concurrency test")
     personas = create_personas()
     p = make_participant(personas, "01", anchor=dt.date.today() - dt.timedelta(days=7))
-    print(json.dumps({"study_id": p.study_id, "visit_pk": visit_of(p, "D7").pk}))
+    print(json.dumps({"subject_id": p.subject_id, "visit_pk": visit_of(p, "D7").pk}))
 
 
 def dump() -> None:

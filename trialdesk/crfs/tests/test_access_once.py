@@ -32,7 +32,7 @@ def test_a_form_save_on_the_page_reads_memberships_once(login, participant_a):
 
 def test_a_form_save_through_the_api_reads_memberships_once(login, participant_a):
     client = login("coord_a")
-    api = f"/crfs/api/participants/{participant_a.study_id}/visits/D7/forms/vitals"
+    api = f"/api/v1/NCT07183384/crfs/participants/{participant_a.subject_id}/visits/D7/forms/vitals"
     revision = client.get(api).json()["revision"]
     values = {k: v for k, v in vitals(sbp="190", dbp="112").items() if not k.endswith("__unit")}
     body = json.dumps({"revision": revision, "values": values})

@@ -8,7 +8,7 @@ from trialdesk.crfs.tests.test_entry import vitals
 
 
 def _url(p, visit="D7", form="vitals"):
-    return f"/crfs/api/participants/{p.study_id}/visits/{visit}/forms/{form}"
+    return f"/api/v1/NCT07183384/crfs/participants/{p.subject_id}/visits/{visit}/forms/{form}"
 
 
 def _post(client, url, values, **extra):
@@ -32,7 +32,7 @@ def test_save_and_read_through_the_api(login, participant_a):
     items = {i["item"]: i for i in body["items"]}
     assert items["hr"]["value"] == 140 and items["map"]["status"] == "derived"
     assert client.get(_url(participant_a)).json()["queries"][0]["item"] == "hr"
-    assert [q["item"] for q in client.get("/crfs/api/queries").json()] == ["hr"]
+    assert [q["item"] for q in client.get("/api/v1/NCT07183384/crfs/queries").json()] == ["hr"]
 
 
 def test_rejections_carry_the_same_messages(login, participant_a):
@@ -50,4 +50,4 @@ def test_api_scoping_and_roles(login, participant_a):
     assert _post(login("monitor"), _url(participant_a), vitals()).status_code == 403
     assert login("dsmb").get(_url(participant_a)).status_code == 403
     assert login("monitor").get(_url(participant_a)).status_code == 200
-    assert "01-001" not in login("coord_b").get("/crfs/api/queries").content.decode()
+    assert "01-001" not in login("coord_b").get("/api/v1/NCT07183384/crfs/queries").content.decode()

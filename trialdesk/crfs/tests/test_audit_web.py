@@ -13,30 +13,32 @@ def test_data_manager_exports_the_trail_as_csv_and_json(login, participant_a):
         with_revision(url(visit_of(participant_a, "D7")), vitals()),
     )
     client = login("dm")
-    response = client.get("/audit/export/?format=csv&from=2000-01-01")
+    response = client.get("/staff/NCT07183384/audit/export/?format=csv&from=2000-01-01")
     assert response.status_code == 200 and response["Content-Type"] == "text/csv"
     body = b"".join(response.streaming_content).decode()
     assert body.startswith("seq,occurred_at,")
     assert "crfs.itemvalue" in body
-    lines = b"".join(client.get("/audit/export/?format=json").streaming_content).splitlines()
+    lines = b"".join(
+        client.get("/staff/NCT07183384/audit/export/?format=json").streaming_content
+    ).splitlines()
     assert len(lines) == AuditEvent.objects.count()  # including this export's own event
     assert AuditEvent.objects.filter(action="export", actor_username="dm").count() == 2
 
 
 def test_export_is_refused_to_site_staff_and_bad_input_is_a_400(login, participant_a):
-    assert login("coord_a").get("/audit/export/").status_code == 403
-    assert login("dm").get("/audit/export/?format=xml").status_code == 400
-    assert login("dm").get("/audit/export/?from=yesterday").status_code == 400
+    assert login("coord_a").get("/staff/NCT07183384/audit/export/").status_code == 403
+    assert login("dm").get("/staff/NCT07183384/audit/export/?format=xml").status_code == 400
+    assert login("dm").get("/staff/NCT07183384/audit/export/?from=yesterday").status_code == 400
 
 
 def test_participant_trail_is_reviewable_and_site_scoped(login, participant_a):
-    from django.urls import reverse
+    from trialdesk.testing.urls import reverse
 
     login("coord_a").post(
         url(visit_of(participant_a, "D7")),
         with_revision(url(visit_of(participant_a, "D7")), vitals()),
     )
-    trail = reverse("audit:participant", args=[participant_a.study_id])
+    trail = reverse("audit:participant", args=[participant_a.subject_id])
     page = login("monitor").get(trail).content.decode()
     assert "crfs.itemvalue" in page and "coord_a" in page
     assert "Ani Lestari" not in page and "RM-123456" not in page  # identity never in the trail

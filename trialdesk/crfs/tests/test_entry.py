@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 from django.core import mail
-from django.urls import reverse
 
 from trialdesk.audit.chain import verify
 from trialdesk.audit.models import AuditEvent
 from trialdesk.crfs.models import ClinicalAlert, FormInstance, ItemValue, Query
 from trialdesk.testing.participants import visit_of, with_revision
+from trialdesk.testing.urls import reverse
 
 NOW = (dt.datetime.now() - dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
 
@@ -262,7 +262,7 @@ def test_adverse_events_are_logged_once_not_per_visit(login, participant_a):
     d7 = visit_of(participant_a, "D7")
     client.post(reverse("visits:date", args=[d7.pk]), {"actual_date": dt.date.today().isoformat()})
     page = client.get(
-        reverse("participants:detail", args=[participant_a.study_id])
+        reverse("participants:detail", args=[participant_a.subject_id])
     ).content.decode()
     add = reverse("crfs:form", args=[d7.pk, "ae", 1])
     assert page.count(add) == 1
@@ -282,7 +282,7 @@ def test_adverse_events_are_logged_once_not_per_visit(login, participant_a):
     response = client.post(add, with_revision(add, {**ae, "complete": "1"}))
     assert response.status_code == 302, response.content.decode()[:3000]
     page = client.get(
-        reverse("participants:detail", args=[participant_a.study_id])
+        reverse("participants:detail", args=[participant_a.subject_id])
     ).content.decode()
     assert reverse("crfs:form", args=[d7.pk, "ae", 2]) in page
     assert "Adverse events (1)" in page or "(1)" in page

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from django.urls import reverse
-
 from trialdesk.crfs.tests.test_entry import url, vitals
 from trialdesk.testing.participants import visit_of, with_revision
+from trialdesk.testing.urls import reverse
 
 
 def test_form_in_bahasa_indonesia(login, participant_a):
@@ -18,7 +17,7 @@ def test_form_in_bahasa_indonesia(login, participant_a):
     assert sbp in page
     assert "Simpan dan tandai lengkap" in page and "Kueri" in page
     detail = client.get(
-        reverse("participants:detail", args=[participant_a.study_id])
+        reverse("participants:detail", args=[participant_a.subject_id])
     ).content.decode()
     assert get_protocol().visit("D7").label.id in detail
     assert "Kunjungan" in detail

@@ -16,7 +16,9 @@ from trialdesk.testing.participants import visit_of, with_revision
 
 
 def _api(p, visit="D7", form="vitals", query=""):
-    return f"/crfs/api/participants/{p.study_id}/visits/{visit}/forms/{form}{query}"
+    return (
+        f"/api/v1/NCT07183384/crfs/participants/{p.subject_id}/visits/{visit}/forms/{form}{query}"
+    )
 
 
 def _values(**over):
@@ -78,7 +80,7 @@ def test_out_of_range_repeat_is_422_naming_the_range(login, participant_a, repea
 def test_out_of_range_repeat_on_the_page_is_422(login, participant_a, repeat):
     client = login("coord_a")
     visit = visit_of(participant_a, "D7")
-    path = f"/crfs/visit/{visit.pk}/vitals/{repeat}/"
+    path = f"/staff/NCT07183384/crfs/visit/{visit.pk}/vitals/{repeat}/"
     response = client.post(path, {**vitals(), "revision": "0"})
     assert response.status_code == 422
     assert f"repeat = {repeat} is outside the allowed range 1 to 999" in response.content.decode()
@@ -113,7 +115,9 @@ def test_long_query_text_and_protocol_text_limits(login, participant_a):
     monitor = login("monitor")
     before = AuditEvent.objects.count()
     response = monitor.post(
-        f"/crfs/form/{fi.pk}/query/", {"item": "hr", "text": "?" * 5000}, follow=True
+        f"/staff/NCT07183384/crfs/form/{fi.pk}/query/",
+        {"item": "hr", "text": "?" * 5000},
+        follow=True,
     )
     assert f"text: 5000 characters is too long: at most {LIMITS['message']} allowed" in (
         response.content.decode()

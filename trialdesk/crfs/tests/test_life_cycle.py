@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from django.urls import reverse
-
 from trialdesk.audit.models import AuditEvent
 from trialdesk.crfs.models import FormInstance, ItemValue, Query, Signature
 from trialdesk.crfs.tests.test_entry import items, url, vitals
 from trialdesk.testing.participants import visit_of, with_revision
 from trialdesk.testing.personas import PASSWORD
+from trialdesk.testing.urls import reverse
 
 
 def _complete(login, participant):
@@ -161,7 +160,7 @@ def test_other_site_sees_nothing(login, participant_a):
         client.post(reverse("crfs:validate", args=[visit.pk, "vitals", 1]), vitals()),
         client.get(reverse("crfs:history", args=[fi.pk, "hr"])),
         client.post(reverse("crfs:query-step", args=[q.pk]), {"step": "answer", "text": "x"}),
-        client.get(reverse("participants:detail", args=[participant_a.study_id])),
+        client.get(reverse("participants:detail", args=[participant_a.subject_id])),
         client.post(reverse("visits:date", args=[visit.pk]), {"actual_date": "2026-01-01"}),
     ):
         assert response.status_code == 404

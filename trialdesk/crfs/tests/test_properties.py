@@ -142,9 +142,8 @@ def test_dates_in_both_spellings_and_never_in_the_future(day, style):
 )
 @given(data=st.data())
 def test_form_posts_never_500_and_never_store_invalid_values(login, participant_a, data):
-    from django.urls import reverse
-
     from trialdesk.crfs.models import ItemValue
+    from trialdesk.testing.urls import reverse
 
     client = login("coord_a")
     visit = participant_a.visits.get(code="D7")

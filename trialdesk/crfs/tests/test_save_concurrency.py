@@ -76,10 +76,10 @@ def _hr(who: int, revision: int) -> int:
 def _save(session, who: int, kind: str, ids: dict, revision: int) -> tuple[int, str]:
     hr = str(_hr(who, revision))
     if kind == "api":
-        path = f"/crfs/api/participants/{ids['study_id']}/visits/D7/forms/vitals"
+        path = f"/api/v1/NCT07183384/crfs/participants/{ids['subject_id']}/visits/D7/forms/vitals"
         body = {"revision": revision, "values": {**VITALS, "hr": hr}}
         return session.send(path, json.dumps(body).encode(), form=False)
-    path = f"/crfs/visit/{ids['visit_pk']}/vitals/1/"
+    path = f"/staff/NCT07183384/crfs/visit/{ids['visit_pk']}/vitals/1/"
     body = {**VITALS, "hr": hr, "revision": str(revision), "temperature__unit": "degC"}
     return session.send(path, urllib.parse.urlencode(body).encode(), form=True)
 

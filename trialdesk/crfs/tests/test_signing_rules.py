@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.urls import reverse
 from django.utils import timezone
 
 from trialdesk.audit.models import AuditEvent
@@ -19,6 +18,7 @@ from trialdesk.paths import DEFAULT_PROTOCOL
 from trialdesk.studies.actions import do_load_protocol
 from trialdesk.testing.participants import visit_of, with_revision
 from trialdesk.testing.personas import PASSWORD
+from trialdesk.testing.urls import reverse
 
 ORIGINAL = DEFAULT_PROTOCOL.read_text(encoding="utf-8")
 SECTION = "signing:\n  open_queries: block\n  source_verification: warn\n"
@@ -61,7 +61,7 @@ def _close(login, query):
 
 def _api_sign(client, fi, password=PASSWORD):
     p = fi.participant
-    path = f"/crfs/api/participants/{p.study_id}/visits/{fi.visit.code}/forms/{fi.form_code}/sign"
+    path = f"/api/v1/NCT07183384/crfs/participants/{p.subject_id}/visits/{fi.visit.code}/forms/{fi.form_code}/sign"
     body = json.dumps({"password": password})
     return client.post(path, body, content_type="application/json")
 
@@ -216,11 +216,11 @@ def test_worklist_shows_exactly_what_awaits_signature_at_her_site(
     assert reverse("crfs:form", args=[blocked.visit_id, "vitals", 1]) in table
     assert "Blocked: 1 open query" in table
     assert reverse("crfs:sign", args=[blocked.pk]) not in table
-    assert participant_b.study_id not in page
+    assert participant_b.subject_id not in page
     for hidden in (third, fourth):
-        assert hidden.study_id not in table
+        assert hidden.subject_id not in table
     elig = page[page.index('id="eligibility-to-sign"') :]
-    assert participant_a.study_id in elig and participant_b.study_id not in elig
+    assert participant_a.subject_id in elig and participant_b.subject_id not in elig
 
     # Once confirmed (or superseded by an assessment that is not eligible), it leaves the list.
     EligibilitySignature.objects.create(
@@ -228,10 +228,10 @@ def test_worklist_shows_exactly_what_awaits_signature_at_her_site(
         signed_at=timezone.now(), meaning="eligible", role="investigator",
     )  # fmt: skip
     page = inv.get(reverse("visits:to-sign")).content.decode()
-    assert participant_a.study_id not in page[page.index('id="eligibility-to-sign"') :]
+    assert participant_a.subject_id not in page[page.index('id="eligibility-to-sign"') :]
 
     other = login("inv_b").get(reverse("visits:to-sign")).content.decode()
-    assert participant_b.study_id in other and participant_a.study_id not in other
+    assert participant_b.subject_id in other and participant_a.subject_id not in other
     assert login("coord_a").get(reverse("visits:to-sign")).status_code == 403
 
 

@@ -95,7 +95,7 @@ def test_data_quality_run_queries_values_that_break_limits(login, participant_a)
 
 
 def test_data_quality_page_is_for_data_managers(login, participant_a):
-    from django.urls import reverse
+    from trialdesk.testing.urls import reverse
 
     assert login("coord_a").post(reverse("crfs:data-quality")).status_code == 403
     response = login("dm").post(reverse("crfs:data-quality"), follow=True)
@@ -115,10 +115,9 @@ def test_data_quality_from_the_command_line(login, participant_a):
 
 
 def test_reinstated_signature_and_reopened_query_are_named(login, participant_a):
-    from django.urls import reverse
-
     from trialdesk.crfs.models import Signature
     from trialdesk.testing.personas import PASSWORD
+    from trialdesk.testing.urls import reverse
 
     visit = visit_of(participant_a, "D7")
     login("coord_a").post(

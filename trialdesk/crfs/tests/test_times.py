@@ -8,12 +8,12 @@ from __future__ import annotations
 import datetime as dt
 
 import time_machine
-from django.urls import reverse
 
 from trialdesk.crfs.models import FormInstance
 from trialdesk.crfs.tests.test_entry import url, vitals
 from trialdesk.testing.participants import make_participant, visit_of, with_revision
 from trialdesk.testing.personas import PASSWORD
+from trialdesk.testing.urls import reverse
 
 INSTANT = dt.datetime(2026, 3, 2, 1, 12, 44, tzinfo=dt.UTC)  # 08:12:44 in Jakarta (UTC+7)
 AS_UTC = "2026-03-02 01:12:44 UTC"
@@ -47,7 +47,7 @@ def test_part_11_pages_show_the_instant_in_utc(login, personas):
     assert "When (UTC)" in history and AS_UTC in history
     assert "08:12" not in history
 
-    trail = reverse("audit:participant", args=[participant.study_id])
+    trail = reverse("audit:participant", args=[participant.subject_id])
     page = login("monitor").get(trail).content.decode()
     assert "When (UTC)" in page and AS_UTC in page
     assert "08:12" not in page

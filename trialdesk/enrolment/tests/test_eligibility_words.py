@@ -10,7 +10,6 @@ import json
 import re
 
 import pytest
-from django.urls import reverse
 from django.utils import timezone
 
 from trialdesk.accounts.models import Site
@@ -23,6 +22,7 @@ from trialdesk.enrolment.actions import (
 from trialdesk.enrolment.testing import screened, screening_data
 from trialdesk.testing.participants import visit_of, with_revision
 from trialdesk.testing.personas import PASSWORD
+from trialdesk.testing.urls import reverse
 
 
 @pytest.fixture
@@ -48,7 +48,7 @@ def test_exclusion_criteria_read_absent_present_unknown_and_rules_are_hidden(
         },
     )
     do_assess_eligibility(p, personas["coord_a"])
-    page = login("coord_a").get(reverse("enrolment:participant", args=[p.study_id]))
+    page = login("coord_a").get(reverse("enrolment:participant", args=[p.subject_id]))
     html = page.content.decode()
     assert page.status_code == 200
     assert _reads(html, "E1") == "present"
@@ -109,7 +109,7 @@ def test_coordinator_cannot_set_the_investigator_only_item_on_the_page(personas,
 
 
 def _api(client, p, values):
-    url = f"/crfs/api/participants/{p.study_id}/visits/SCR/forms/screening"
+    url = f"/api/v1/NCT07183384/crfs/participants/{p.subject_id}/visits/SCR/forms/screening"
     revision = client.get(url).json()["revision"]
     body = {"revision": revision, "values": values}
     return client.post(url, json.dumps(body), content_type="application/json")

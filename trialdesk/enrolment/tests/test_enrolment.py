@@ -275,22 +275,37 @@ def test_a_change_to_eligibility_data_after_sign_off_needs_a_new_signature(perso
 def test_json_api_assesses_and_lists_within_the_site_scope(personas, site_a, login):
     p = screened(site_a, personas["coord_a"])
     client = login("coord_a")
-    r = client.post(f"/enrolment/api/participants/{p.study_id}/eligibility")
+    r = client.post(f"/api/v1/NCT07183384/enrolment/participants/{p.subject_id}/eligibility")
     assert r.status_code == 201 and r.json()["result"] == "eligible"
     assert "no recorded informed consent" in " ".join(r.json()["ready_to_randomize"])
-    assert client.get("/enrolment/api/screening-log").json()[0]["study_id"] == p.study_id
+    assert (
+        client.get("/api/v1/NCT07183384/enrolment/screening-log").json()[0]["subject_id"]
+        == p.subject_id
+    )
     client = login("coord_b")
-    assert client.get(f"/enrolment/api/participants/{p.study_id}/eligibility").status_code == 404
-    assert client.get("/enrolment/api/screening-log").json() == []
+    assert (
+        client.get(
+            f"/api/v1/NCT07183384/enrolment/participants/{p.subject_id}/eligibility"
+        ).status_code
+        == 404
+    )
+    assert client.get("/api/v1/NCT07183384/enrolment/screening-log").json() == []
     client = login("monitor")
-    assert client.post(f"/enrolment/api/participants/{p.study_id}/eligibility").status_code == 403
+    assert (
+        client.post(
+            f"/api/v1/NCT07183384/enrolment/participants/{p.subject_id}/eligibility"
+        ).status_code
+        == 403
+    )
 
 
 def test_screening_date_in_arabic_indic_digits_is_refused(login):
     client = login("coord_a")
     site = Site.objects.get(code="01")
     response = client.post(
-        "/enrolment/", {"site": str(site.pk), "screened_on": "٢٠٢٦-٠١-٠١"}, follow=True
+        "/staff/NCT07183384/enrolment/",
+        {"site": str(site.pk), "screened_on": "٢٠٢٦-٠١-٠١"},
+        follow=True,
     )
     assert "a screening date (YYYY-MM-DD)" in response.content.decode()
     assert not ScreeningEntry.objects.exists()

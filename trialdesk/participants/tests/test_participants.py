@@ -6,7 +6,6 @@ import threading
 
 import pytest
 from django.db import connection
-from django.urls import reverse
 
 from trialdesk.accounts.models import Site
 from trialdesk.audit.chain import verify
@@ -14,14 +13,15 @@ from trialdesk.audit.models import AuditEvent
 from trialdesk.participants.actions import do_create_participant
 from trialdesk.participants.models import Identity, Participant
 from trialdesk.participants.pii import read_identity
+from trialdesk.testing.urls import reverse
 
 
-def test_numbers_are_per_site_and_study_ids_are_prefixed(personas):
+def test_numbers_are_per_site_and_subject_ids_are_prefixed(personas):
     a, b = Site.objects.get(code="01"), Site.objects.get(code="02")
     p1 = do_create_participant(a, personas["coord_a"])
     p2 = do_create_participant(a, personas["coord_a"])
     p3 = do_create_participant(b, personas["coord_b"])
-    assert [p1.study_id, p2.study_id, p3.study_id] == ["01-001", "01-002", "02-001"]
+    assert [p1.subject_id, p2.subject_id, p3.subject_id] == ["01-001", "01-002", "02-001"]
 
 
 def test_identity_is_encrypted_and_never_in_clinical_rows_or_the_trail(personas):
@@ -53,18 +53,18 @@ def test_register_page_and_identity_page_are_site_scoped(login, personas):
     )
     assert response.status_code == 302
     p = Participant.objects.get()
-    assert client.get(reverse("participants:identity", args=[p.study_id])).status_code == 200
+    assert client.get(reverse("participants:identity", args=[p.subject_id])).status_code == 200
     assert (
-        "Rina" in client.get(reverse("participants:identity", args=[p.study_id])).content.decode()
+        "Rina" in client.get(reverse("participants:identity", args=[p.subject_id])).content.decode()
     )
     other = login("coord_b")
-    assert other.get(reverse("participants:identity", args=[p.study_id])).status_code == 404
-    assert other.get(reverse("participants:detail", args=[p.study_id])).status_code == 404
+    assert other.get(reverse("participants:identity", args=[p.subject_id])).status_code == 404
+    assert other.get(reverse("participants:detail", args=[p.subject_id])).status_code == 404
     assert "01-001" not in other.get(reverse("participants:list")).content.decode()
     # A monitor reads the casebook but never the identity.
     monitor = login("monitor")
-    assert monitor.get(reverse("participants:detail", args=[p.study_id])).status_code == 200
-    assert monitor.get(reverse("participants:identity", args=[p.study_id])).status_code == 403
+    assert monitor.get(reverse("participants:detail", args=[p.subject_id])).status_code == 200
+    assert monitor.get(reverse("participants:identity", args=[p.subject_id])).status_code == 403
 
 
 def test_coordinator_cannot_register_at_another_site(login, personas):
@@ -113,16 +113,17 @@ def test_viewing_identifying_data_is_audited_without_the_data(login, personas):
     client = login("coord_a")
     assert (
         "Sri Wahyuni"
-        in client.get(reverse("participants:identity", args=[p.study_id])).content.decode()
+        in client.get(reverse("participants:identity", args=[p.subject_id])).content.decode()
     )
-    views = AuditEvent.objects.filter(action="view", participant=p.study_id)
+    views = AuditEvent.objects.filter(action="view", participant=p.subject_id)
     assert [(e.actor_username, e.object_type) for e in views] == [
         ("coord_a", "participants.identity")
     ]
     assert "Sri Wahyuni" not in str(views[0].new_value)
     # Refused look-ups (another site) leave no view event and show nothing.
     assert (
-        login("coord_b").get(reverse("participants:identity", args=[p.study_id])).status_code == 404
+        login("coord_b").get(reverse("participants:identity", args=[p.subject_id])).status_code
+        == 404
     )
     assert views.count() == 1
     assert verify().ok

@@ -37,9 +37,13 @@ def do_randomize_participant(
 ) -> Allocation:
     """Allocate the next slot of the participant's stratum (see module docstring)."""
     role = require_at(acting_user, RANDOMIZERS, participant.site, "randomize participants")
-    p = get_protocol()
+    p = get_protocol(participant)
     with transaction.atomic(durable=True):
-        rlist = RandomizationList.objects.select_for_update().filter(active=True).first()
+        rlist = (
+            RandomizationList.objects.select_for_update()
+            .filter(study_id=participant.study_id, active=True)
+            .first()
+        )
         if rlist is None:
             raise RandomizationError(
                 "no randomization list is active: ask the unblinded statistician"
@@ -81,7 +85,7 @@ def do_randomize_participant(
             role=role,
             site=locked.site,
             obj=allocation,
-            participant=locked.study_id,
+            participant=locked.subject_id,
             # Nothing of the list's order (stratum slot sequence, list hash): blinded roles
             # read this event.
             new={

@@ -20,7 +20,7 @@ class RandomizationError(ValueError):
 class AlreadyRandomized(RandomizationError):
     def __init__(self, allocation: Allocation):
         super().__init__(
-            f"{allocation.participant.study_id} is already randomized: "
+            f"{allocation.participant.subject_id} is already randomized: "
             f"{allocation.randomization_number}, kit {allocation.kit_code}, "
             f"{timezone.localtime(allocation.allocated_at):%Y-%m-%d %H:%M}"
         )

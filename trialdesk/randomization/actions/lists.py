@@ -28,19 +28,20 @@ from trialdesk.randomization.models import (
     RandomizationList,
     Slot,
 )
-from trialdesk.studies.registry import get_protocol
+from trialdesk.studies.registry import get_protocol, resolve_study
 
 
 def _store_list(
-    acting_user, role, spec: ListSpec, entries, digest: str, source: str, reason: str
+    study: str, acting_user, role, spec: ListSpec, entries, digest: str, source: str, reason: str
 ) -> RandomizationList:
-    if Allocation.objects.exists():
+    if Allocation.objects.filter(participant__study_id=study).exists():
         raise RandomizationError(
             "participants are already randomized: the list cannot be replaced "
             "(that needs a protocol amendment and a new study database)"
         )
-    RandomizationList.objects.filter(active=True).update(active=False)
+    RandomizationList.objects.filter(study_id=study, active=True).update(active=False)
     rlist = RandomizationList.objects.create(
+        study_id=study,
         method=spec.method,
         spec=_spec_json(spec),
         sha256=digest,
@@ -88,13 +89,21 @@ def spec_of(rlist: RandomizationList) -> ListSpec:
 
 
 def do_generate_list(
-    acting_user, *, slots_per_stratum: int, seed: int | None = None, reason: str = ""
+    acting_user,
+    *,
+    slots_per_stratum: int,
+    seed: int | None = None,
+    reason: str = "",
+    study=None,
 ) -> RandomizationList:
     """Generate the protocol's list. Without ``seed`` (the only way in a live study) the
     system draws a 128-bit seed from ``secrets`` and drops it after use; a typed ``seed``
     makes a reproducible test list, refused unless ``test_seed_problem`` finds nothing."""
-    role = require_at(acting_user, LIST_OWNERS, None, "generate the randomization list")
-    spec = services.spec_from_protocol(get_protocol(), slots_per_stratum=slots_per_stratum)
+    study = resolve_study(study)
+    role = require_at(
+        acting_user, LIST_OWNERS, None, "generate the randomization list", study=study
+    )
+    spec = services.spec_from_protocol(get_protocol(study), slots_per_stratum=slots_per_stratum)
     source = RandomizationList.Source.GENERATED
     if seed is not None:
         problem = test_seed_problem(seed)
@@ -104,6 +113,7 @@ def do_generate_list(
     generated = generate_list(spec, seed=new_seed() if seed is None else seed)
     with transaction.atomic(durable=True):
         return _store_list(
+            study,
             acting_user,
             role,
             spec,
@@ -178,9 +188,12 @@ def parse_import(spec: ListSpec, text: str) -> list[ListEntry]:
     return entries
 
 
-def do_import_list(acting_user, *, csv_text: str, reason: str = "") -> RandomizationList:
-    role = require_at(acting_user, LIST_OWNERS, None, "import the randomization list")
-    p = get_protocol()
+def do_import_list(
+    acting_user, *, csv_text: str, reason: str = "", study=None
+) -> RandomizationList:
+    study = resolve_study(study)
+    role = require_at(acting_user, LIST_OWNERS, None, "import the randomization list", study=study)
+    p = get_protocol(study)
     spec = services.spec_from_protocol(p, slots_per_stratum=1)
     if spec.method == "minimization":
         raise RandomizationError("minimization allocates dynamically: there is no list to import")
@@ -189,6 +202,7 @@ def do_import_list(acting_user, *, csv_text: str, reason: str = "") -> Randomiza
     spec = services.spec_from_protocol(p, slots_per_stratum=per)
     with transaction.atomic(durable=True):
         return _store_list(
+            study,
             acting_user,
             role,
             spec,
@@ -210,14 +224,15 @@ class ListCheck:
         return self.ok
 
 
-def do_verify_list(acting_user, *, seed: int | None = None) -> ListCheck:
+def do_verify_list(acting_user, *, seed: int | None = None, study=None) -> ListCheck:
     """Re-verify the active list without its seed: the stored slots still hash to the list's
     SHA-256 taken at generation, and the list is sound (``core.randomization.check_list``:
     every block balanced and of an allowed size, sequences complete, labels unique). A
     ``seed`` is accepted only for a test-seed list in the test mode; its arms must match."""
-    role = require_at(acting_user, LIST_OWNERS, None, "verify the randomization list")
+    study = resolve_study(study)
+    role = require_at(acting_user, LIST_OWNERS, None, "verify the randomization list", study=study)
     with transaction.atomic(durable=True):
-        rlist = RandomizationList.objects.select_for_update().get(active=True)
+        rlist = RandomizationList.objects.select_for_update().get(study_id=study, active=True)
         spec, stored = spec_of(rlist), _stored_entries(rlist)
         problems = check_list(spec, stored)
         if list_hash(spec, stored) != rlist.sha256:

@@ -55,7 +55,7 @@ def do_record_preparation(
             role=role,
             site=participant.site,
             obj=row,
-            participant=participant.study_id,
+            participant=participant.subject_id,
             new={
                 "kit_code": allocation.kit_code,
                 "volume_ml": str(volume_ml),
@@ -101,7 +101,7 @@ def do_record_dosing(
 ) -> Dosing:
     """The single administration; its date becomes day 0 and the visit schedule follows."""
     role = require_at(acting_user, RANDOMIZERS, participant.site, "record dosing")
-    p = get_protocol()
+    p = get_protocol(participant)
     enrolment.require_consent(participant, "dose")
     errors = _dosing_errors(
         p,
@@ -123,10 +123,10 @@ def do_record_dosing(
         prep = Preparation.objects.filter(allocation=allocation).first() if allocation else None
         if prep is None:
             raise RandomizationError(
-                f"{locked.study_id} has no prepared kit: randomize, then the pharmacist prepares"
+                f"{locked.subject_id} has no prepared kit: randomize, then the pharmacist prepares"
             )
         if Dosing.objects.filter(participant=locked).exists():
-            raise RandomizationError(f"{locked.study_id} is already dosed (single-dose design)")
+            raise RandomizationError(f"{locked.subject_id} is already dosed (single-dose design)")
         if Decimal(volume_ml) > prep.volume_ml:
             raise RandomizationError(
                 f"volume given {volume_ml} mL exceeds the prepared {prep.volume_ml} mL"
@@ -159,7 +159,7 @@ def do_record_dosing(
             role=role,
             site=locked.site,
             obj=row,
-            participant=locked.study_id,
+            participant=locked.subject_id,
             new={
                 "kit_code": allocation.kit_code,
                 "route": route,

@@ -32,14 +32,14 @@ def do_emergency_unblind(participant: Participant, acting_user, *, reason: str) 
     role = require_at(acting_user, UNBLINDERS, participant.site, "break the blind")
     if len(reason.strip()) < 10:
         raise RandomizationError("give the medical reason for unblinding (at least 10 characters)")
-    policy = get_protocol().unblinding
+    policy = get_protocol(participant).unblinding
     with transaction.atomic(durable=True):
         allocation = Allocation.objects.select_for_update().filter(participant=participant).first()
         if allocation is None:
-            raise RandomizationError(f"{participant.study_id} is not randomized")
+            raise RandomizationError(f"{participant.subject_id} is not randomized")
         if allocation.unblindings.filter(status=S.PENDING).exists():
             raise RandomizationError(
-                f"an unblinding request for {participant.study_id} already awaits approval"
+                f"an unblinding request for {participant.subject_id} already awaits approval"
             )
         now = timezone.now()
         pending = policy.approval_required
@@ -60,7 +60,7 @@ def do_emergency_unblind(participant: Participant, acting_user, *, reason: str) 
             role=role,
             site=participant.site,
             obj=row,
-            participant=participant.study_id,
+            participant=participant.subject_id,
             new={
                 "randomization_number": allocation.randomization_number,
                 "status": row.status,
@@ -81,12 +81,12 @@ def _mark_unblinded(allocation: Allocation, when: dt.datetime) -> None:
 def can_decide_unblinding(row: Unblinding, user) -> bool:
     """A pending request may be decided by anyone but its requester holding one of the
     protocol's approver roles at the participant's site (site roles) or study-wide."""
-    roles = get_protocol().unblinding.approver_roles
-    site_id = row.allocation.participant.site_id
+    participant = row.allocation.participant
+    roles = get_protocol(participant).unblinding.approver_roles
     return (
         row.status == S.PENDING
         and user.pk != row.requested_by_id
-        and Access.for_user(user).can(roles, site_id)
+        and Access.for_user(user, participant.study_id).can(roles, participant.site_id)
     )
 
 
@@ -98,7 +98,7 @@ def do_decide_unblinding(
     counts toward the login lockout, which ends the session: accounts.reauth)."""
     participant = row.allocation.participant
     verb = "approve" if approve else "reject"
-    roles = get_protocol().unblinding.approver_roles
+    roles = get_protocol(participant).unblinding.approver_roles
     role = require_at(acting_user, roles, participant.site, f"{verb} unblinding requests")
     if acting_user.pk == row.requested_by_id:
         raise RandomizationError(
@@ -141,7 +141,7 @@ def do_decide_unblinding(
             role=role,
             site=participant.site,
             obj=locked,
-            participant=participant.study_id,
+            participant=participant.subject_id,
             old={"status": S.PENDING},
             new={
                 "status": locked.status,
@@ -163,7 +163,7 @@ def _failed_decision(row: Unblinding, user, role: str, verb: str) -> None:
             role=role,
             site=row.allocation.participant.site,
             obj=row,
-            participant=row.allocation.participant.study_id,
+            participant=row.allocation.participant.subject_id,
             new={"signed": False, "decision": verb},
             reason="signature attempt with a wrong password",
         )
@@ -181,12 +181,13 @@ def _notify_unblinding(pk: int) -> None:
         approvers = _approver_emails(row)
         if approvers:
             send_mail(
-                f"[trialdesk] Unblinding request for {p.study_id} awaits your decision",
-                body + f"\nDecide at /randomization/unblindings/{row.pk}/ (password required).",
+                f"[trialdesk] Unblinding request for {p.subject_id} awaits your decision",
+                body + f"\nDecide at /staff/{p.study_id}/randomization/unblindings/{row.pk}/"
+                " (password required).",
                 settings.DEFAULT_FROM_EMAIL,
                 approvers,
             )
-    emails = _oversight_emails()
+    emails = _oversight_emails(p.study_id)
     if emails:
         send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, emails)
 
@@ -196,14 +197,14 @@ def _unblinding_message(row: Unblinding) -> tuple[str, str]:
     when = f"{timezone.localtime(row.requested_at):%Y-%m-%d %H:%M}"
     who = row.requested_by.display_name()
     if row.status == S.PENDING:
-        head = f"{who} requested unblinding of {p.study_id} ({a.randomization_number}) at {when}."
+        head = f"{who} requested unblinding of {p.subject_id} ({a.randomization_number}) at {when}."
         state, subject = "The request awaits approval.", "Unblinding requested"
     elif row.status == S.REJECTED:
-        head = f"The unblinding of {p.study_id} ({a.randomization_number}) requested by {who}"
+        head = f"The unblinding of {p.subject_id} ({a.randomization_number}) requested by {who}"
         state = f"was rejected by {row.rejected_by.display_name()}: {row.decision_reason}"
         subject = "Unblinding rejected"
     else:
-        head = f"{who} broke the blind for {p.study_id} ({a.randomization_number}) at {when}."
+        head = f"{who} broke the blind for {p.subject_id} ({a.randomization_number}) at {when}."
         state = (
             f"Approved by {row.approved_by.display_name()}: {row.decision_reason}"
             if row.approved_by
@@ -211,14 +212,15 @@ def _unblinding_message(row: Unblinding) -> tuple[str, str]:
         )
         subject = "Emergency unblinding"
     body = f"{head}\nReason: {row.reason}\n{state}\nThe allocation is not included in this message."
-    return f"[trialdesk] {subject} of {p.study_id}", body
+    return f"[trialdesk] {subject} of {p.subject_id}", body
 
 
-def _oversight_emails() -> list[str]:
-    policy, contacts = get_protocol().unblinding, get_protocol().contacts
+def _oversight_emails(study: str) -> list[str]:
+    protocol = get_protocol(study)
+    policy, contacts = protocol.unblinding, protocol.contacts
     listed = [getattr(contacts, code) for code in policy.notify]
     users = (
-        Membership.objects.filter(active=True, role__in=[Role.DSMB, Role.ADMIN])
+        Membership.objects.filter(study_id=study, active=True, role__in=[Role.DSMB, Role.ADMIN])
         .exclude(user__email="")
         .values_list("user__email", flat=True)
     )
@@ -226,10 +228,11 @@ def _oversight_emails() -> list[str]:
 
 
 def _approver_emails(row: Unblinding) -> list[str]:
-    roles = get_protocol().unblinding.approver_roles
+    roles = get_protocol(row.allocation.participant).unblinding.approver_roles
     site = row.allocation.participant.site_id
+    study = row.allocation.participant.study_id
     rows = (
-        Membership.objects.filter(active=True, role__in=roles, user__is_active=True)
+        Membership.objects.filter(study_id=study, active=True, role__in=roles, user__is_active=True)
         .filter(Q(site_id=site) | Q(site__isnull=True))
         .exclude(user_id=row.requested_by_id)
         .exclude(user__email="")

@@ -33,7 +33,7 @@ def setup() -> None:
         site = "01" if i % 2 == 0 else "02"
         mode = "CS_EMERGENCY" if (i // 2) % 2 == 0 else "VAGINAL_SPONT"
         p = ready(personas, site, delivery_mode=mode, severe=(i // 4) % 2 == 0)
-        out.append({"study_id": p.study_id, "site": site})
+        out.append({"subject_id": p.subject_id, "site": site})
     print(json.dumps(out))
 
 
@@ -46,7 +46,7 @@ def dump() -> None:
                 "allocations": list(
                     Allocation.objects.order_by("pk").values(
                         "pk",
-                        "participant__study_id",
+                        "participant__subject_id",
                         "slot_id",
                         "stratum",
                         "randomization_number",

@@ -90,8 +90,8 @@ def _concurrency(env: dict) -> None:
 
         def hit(person):
             barrier.wait()
-            url = f"/randomization/api/participants/{person['study_id']}/randomize"
-            results[person["study_id"]] = sessions[person["site"]].post(url)
+            url = f"/api/v1/NCT07183384/randomization/participants/{person['subject_id']}/randomize"
+            results[person["subject_id"]] = sessions[person["site"]].post(url)
 
         threads = [threading.Thread(target=hit, args=(p,)) for p in people]
         started = time.perf_counter()
@@ -103,7 +103,7 @@ def _concurrency(env: dict) -> None:
         codes = sorted({code for code, _ in results.values()})
         assert codes == [201], {k: v for k, v in results.items() if v[0] != 201}
         again = sessions[people[0]["site"]].post(
-            f"/randomization/api/participants/{people[0]['study_id']}/randomize"
+            f"/api/v1/NCT07183384/randomization/participants/{people[0]['subject_id']}/randomize"
         )
         assert again[0] == 409 and "already randomized" in again[1]["detail"]
         # eight simultaneous requests for one participant (a double click, two tabs ...)
@@ -112,7 +112,7 @@ def _concurrency(env: dict) -> None:
 
         def click():
             twin_barrier.wait()
-            url = f"/randomization/api/participants/{twin['study_id']}/randomize"
+            url = f"/api/v1/NCT07183384/randomization/participants/{twin['subject_id']}/randomize"
             clicks.append(sessions[twin["site"]].post(url)[0])
 
         twins = [threading.Thread(target=click) for _ in range(8)]
@@ -129,8 +129,8 @@ def _concurrency(env: dict) -> None:
     allocations, slots = state["allocations"], {s["pk"]: s for s in state["slots"]}
     assert len(allocations) == 65
     assert len({a["slot_id"] for a in allocations}) == 65
-    assert len({a["participant__study_id"] for a in allocations}) == 65
-    first = next(a for a in allocations if a["participant__study_id"] == people[0]["study_id"])
+    assert len({a["participant__subject_id"] for a in allocations}) == 65
+    first = next(a for a in allocations if a["participant__subject_id"] == people[0]["subject_id"])
     assert again[1]["detail"].count(first["randomization_number"]) == 1
     by_stratum = defaultdict(list)
     for a in allocations:  # in commit (pk) order

@@ -18,7 +18,7 @@ from trialdesk.randomization.models import Allocation, Preparation, Randomizatio
 from trialdesk.randomization.tests.helpers import TEST_SEED, ready, setup_list
 from trialdesk.testing.allocation_attack import brute_force, old_scheme_list
 
-API = "/randomization/api"
+API = "/staff/NCT07183384/randomization/api"
 MIX = [("CS_EMERGENCY", True), ("VAGINAL_SPONT", False), ("CS_ELECTIVE", False)]
 
 
@@ -45,7 +45,10 @@ def test_a_blinded_coordinator_cannot_recompute_the_list_from_the_allocations_ap
     assert all(n.startswith("R-") and len(n) == 8 for n in numbers)
     values = [int(n.removeprefix("R-")) for n in numbers]
     assert any(b - a != 1 for a, b in zip(values, values[1:], strict=False))
-    for url in ("/randomization/", f"/randomization/participants/{rows[0]['study_id']}/"):
+    for url in (
+        "/staff/NCT07183384/randomization/",
+        f"/staff/NCT07183384/randomization/participants/{rows[0]['subject_id']}/",
+    ):
         body = client.get(url).content.decode()
         assert rlist.sha256 not in body and rlist.sha256[:12] not in body
         assert "delivery_mode=" not in body  # the stratum key (with the order, a position)
@@ -109,13 +112,17 @@ def test_a_system_list_re_verifies_without_a_seed_and_names_tampering(personas):
 def test_the_randomize_event_carries_no_list_position(personas, login):
     rlist = setup_list(personas)
     [a, *_] = _randomize(personas)
-    event = AuditEvent.objects.get(action="randomize", participant=a.participant.study_id)
+    event = AuditEvent.objects.get(action="randomize", participant=a.participant.subject_id)
     assert set(event.new_value) == {"randomization_number", "kit_code", "arm_digest"}
     assert event.new_value["randomization_number"] == a.randomization_number
     assert event.new_value["kit_code"] == a.kit_code
     # The keyed digest lets `audit verify` compare the arm without revealing it.
     assert a.arm not in str(event.new_value)
-    body = login("monitor").get(f"/audit/participant/{a.participant.study_id}/").content.decode()
+    body = (
+        login("monitor")
+        .get(f"/staff/NCT07183384/audit/participant/{a.participant.subject_id}/")
+        .content.decode()
+    )
     assert a.kit_code in body and rlist.sha256[:12] not in body and "slot_sequence" not in body
 
 
@@ -130,7 +137,7 @@ def test_a_preparation_before_its_allocation_is_refused(personas, login, shift, 
     Allocation.objects.filter(pk=a.pk).update(allocated_at=allocated)
     when = timezone.localtime(allocated + shift)
     r = login("pharm_a").post(
-        f"/randomization/participants/{a.participant.study_id}/",
+        f"/staff/NCT07183384/randomization/participants/{a.participant.subject_id}/",
         {"action": "prepare", "lot": "LOT-1", "volume_ml": "100",
          "prepared_at": f"{when:%Y-%m-%d %H:%M}"},
         follow=True,

@@ -58,27 +58,33 @@ def test_minimization_allocates_dynamically_from_pre_drawn_uniforms(
 
 def test_list_pages_belong_to_the_unblinded_statistician(personas, login):
     client = login("stat")
-    for url in ("/randomization/list/", "/randomization/report/", "/randomization/pharmacy/"):
+    for url in (
+        "/staff/NCT07183384/randomization/list/",
+        "/staff/NCT07183384/randomization/report/",
+        "/staff/NCT07183384/randomization/pharmacy/",
+    ):
         assert client.get(url).status_code == 403
     client = login("ustat")
     r = client.post(
-        "/randomization/list/",
+        "/staff/NCT07183384/randomization/list/",
         {"action": "generate", "seed": str(TEST_SEED), "slots_per_stratum": "10"},
         follow=True,
     )
     assert "reproducible-test mode is off" in r.content.decode()
     assert not RandomizationList.objects.exists()
     r = client.post(
-        "/randomization/list/", {"action": "generate", "slots_per_stratum": "10"}, follow=True
+        "/staff/NCT07183384/randomization/list/",
+        {"action": "generate", "slots_per_stratum": "10"},
+        follow=True,
     )
     rlist = RandomizationList.objects.get(active=True)
     assert rlist.sha256 in r.content.decode() and rlist.source == "generated"
-    r = client.post("/randomization/list/", {"action": "verify"}, follow=True)
+    r = client.post("/staff/NCT07183384/randomization/list/", {"action": "verify"}, follow=True)
     assert "The list is intact and sound" in r.content.decode()
     Slot.objects.filter(pk=rlist.slots.first().pk).update(kit_code="TAMPER")
-    r = client.post("/randomization/list/", {"action": "verify"}, follow=True)
+    r = client.post("/staff/NCT07183384/randomization/list/", {"action": "verify"}, follow=True)
     assert "does NOT verify" in r.content.decode()
-    r = client.get("/randomization/report/?simulations=2000")
+    r = client.get("/staff/NCT07183384/randomization/report/?simulations=2000")
     body = r.content.decode()
     assert r.status_code == 200 and "convergence-guess success" in body and "EXO" in body
     assert '<svg id="imbalance-chart"' in body and body.count("<rect ") >= 2
@@ -98,8 +104,14 @@ def test_e_consent_pdf_download_checks_the_hash(personas, login):
         consented_at=timezone.now(),
         signature_data_url="data:image/png;base64," + base64.b64encode(_tiny_png()).decode(),
     )
-    r = login("monitor").get(f"/enrolment/consents/{c.pk}/pdf/")
+    r = login("monitor").get(f"/staff/NCT07183384/enrolment/consents/{c.pk}/pdf/")
     assert r.status_code == 200 and r["Content-Type"] == "application/pdf"
     Consent.objects.filter(pk=c.pk).update(pdf_sha256="0" * 64)  # simulate tampering
-    assert login("monitor").get(f"/enrolment/consents/{c.pk}/pdf/").status_code == 500
-    assert login("coord_b").get(f"/enrolment/consents/{c.pk}/pdf/").status_code == 404
+    assert (
+        login("monitor").get(f"/staff/NCT07183384/enrolment/consents/{c.pk}/pdf/").status_code
+        == 500
+    )
+    assert (
+        login("coord_b").get(f"/staff/NCT07183384/enrolment/consents/{c.pk}/pdf/").status_code
+        == 404
+    )

@@ -15,7 +15,7 @@ from trialdesk.randomization import actions
 from trialdesk.randomization.models import Allocation, Slot
 from trialdesk.randomization.tests.helpers import ready, setup_list
 
-API = "/randomization/api"
+API = "/staff/NCT07183384/randomization/api"
 
 
 def test_only_the_unblinded_statistician_generates_and_the_list_reverifies(personas):
@@ -54,9 +54,9 @@ def test_repeat_request_is_refused_and_the_allocation_kept(personas, login):
     setup_list(personas)
     p = ready(personas)
     client = login("coord_a")
-    first = client.post(f"{API}/participants/{p.study_id}/randomize")
+    first = client.post(f"{API}/participants/{p.subject_id}/randomize")
     assert first.status_code == 201, first.content
-    again = client.post(f"{API}/participants/{p.study_id}/randomize")
+    again = client.post(f"{API}/participants/{p.subject_id}/randomize")
     assert again.status_code == 409 and "already randomized" in again.json()["detail"]
     assert Allocation.objects.filter(participant=p).count() == 1
     assert again.json()["detail"].count(first.json()["randomization_number"]) == 1
@@ -91,12 +91,12 @@ def test_blinded_api_never_returns_the_arm_and_pharmacist_does(personas, client)
     a = actions.do_randomize_participant(p, personas["inv_a"])
     for who in ("coord_a", "inv_a", "monitor", "dm"):
         client.force_login(personas[who])
-        body = client.get(f"{API}/participants/{p.study_id}").json()
+        body = client.get(f"{API}/participants/{p.subject_id}").json()
         assert body["arm"] is None and body["kit_code"] == a.kit_code
     client.force_login(personas["pharm_a"])
-    assert client.get(f"{API}/participants/{p.study_id}").json()["arm"] == a.arm
+    assert client.get(f"{API}/participants/{p.subject_id}").json()["arm"] == a.arm
     client.force_login(personas["coord_b"])
-    assert client.get(f"{API}/participants/{p.study_id}").status_code == 404
+    assert client.get(f"{API}/participants/{p.subject_id}").status_code == 404
 
 
 def test_emergency_unblinding_is_shown_to_the_requester_only(
@@ -112,7 +112,7 @@ def test_emergency_unblinding_is_shown_to_the_requester_only(
     client.force_login(personas["inv_a"])
     with django_capture_on_commit_callbacks(execute=True):
         r = client.post(
-            f"/randomization/participants/{p.study_id}/unblind/",
+            f"/staff/NCT07183384/randomization/participants/{p.subject_id}/unblind/",
             {"reason": "suspected anaphylaxis, management depends on it"},
             follow=True,
         )
@@ -123,9 +123,9 @@ def test_emergency_unblinding_is_shown_to_the_requester_only(
         assert client.get(url).status_code == 404
     a.refresh_from_db()
     assert a.unblinded_at is not None
-    assert AuditEvent.objects.filter(action="unblind", participant=p.study_id).exists()
+    assert AuditEvent.objects.filter(action="unblind", participant=p.subject_id).exists()
     assert len(mailoutbox) == 1 and a.arm not in mailoutbox[0].body
-    assert p.study_id in mailoutbox[0].subject
+    assert p.subject_id in mailoutbox[0].subject
 
 
 def test_preparation_and_dosing_set_day_zero(personas):

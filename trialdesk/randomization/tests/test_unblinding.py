@@ -83,10 +83,12 @@ def test_request_waits_for_a_second_person_then_shows_requester_and_approver(
     client.force_login(personas["inv_a"])
     with django_capture_on_commit_callbacks(execute=True):
         r = client.post(
-            f"/randomization/participants/{p.study_id}/unblind/", {"reason": REASON}, follow=True
+            f"/staff/NCT07183384/randomization/participants/{p.subject_id}/unblind/",
+            {"reason": REASON},
+            follow=True,
         )
     row = Unblinding.objects.get()
-    url = f"/randomization/unblindings/{row.pk}/"
+    url = f"/staff/NCT07183384/randomization/unblindings/{row.pk}/"
     body = r.content.decode()
     assert r.redirect_chain[-1][0] == url and "awaits approval" in body
     assert row.status == "pending" and 'id="arm"' not in body
@@ -116,8 +118,10 @@ def test_request_waits_for_a_second_person_then_shows_requester_and_approver(
     assert 'name="password"' in _page(client, inv_a2, url).content.decode()
     for who in ("inv_b", "monitor", "coord_a", "pharm_a", "admin"):
         assert _page(client, personas[who], url).status_code == 404, who
-    listing = _page(client, inv_a2, "/randomization/unblindings/").content.decode()
-    assert p.study_id in listing and url in listing
+    listing = _page(
+        client, inv_a2, "/staff/NCT07183384/randomization/unblindings/"
+    ).content.decode()
+    assert p.subject_id in listing and url in listing
 
     # the requester cannot approve herself; site B's investigator holds no role at site A
     with pytest.raises(actions.RandomizationError, match="you requested this unblinding"):
@@ -156,7 +160,11 @@ def test_request_waits_for_a_second_person_then_shows_requester_and_approver(
     for who in ("dsmb", "inv_b", "monitor", "coord_a", "admin"):
         assert _page(client, personas[who], url).status_code == 404, who
     # reports mark the participant unblinded, still without the arm for blinded roles
-    api = _page(client, personas["coord_a"], f"/randomization/api/participants/{p.study_id}")
+    api = _page(
+        client,
+        personas["coord_a"],
+        f"/api/v1/NCT07183384/randomization/participants/{p.subject_id}",
+    )
     assert api.json()["unblinded"] is True and api.json()["arm"] is None
 
     assert len(mailoutbox) == 1 and "Approved by Dr. Rina" in mailoutbox[0].body
@@ -193,7 +201,7 @@ def test_rejected_request_reveals_nothing(
     assert row.status == "rejected" and row.rejected_by == personas["dsmb"]
     assert row.approved_at is None and not row.shown_to(personas["inv_a"])
     assert Allocation.objects.get(pk=a.pk).unblinded_at is None
-    url = f"/randomization/unblindings/{row.pk}/"
+    url = f"/staff/NCT07183384/randomization/unblindings/{row.pk}/"
     for who in ("inv_a", "dsmb"):
         page = _page(client, personas[who], url)
         assert page.status_code == 200 and "Rejected" in page.content.decode()

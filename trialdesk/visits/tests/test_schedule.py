@@ -6,10 +6,10 @@ import datetime as dt
 
 import pytest
 import time_machine
-from django.urls import reverse
 
 from trialdesk.accounts.models import Site
 from trialdesk.participants.actions import do_create_participant, do_set_anchor_date
+from trialdesk.testing.urls import reverse
 from trialdesk.visits.actions import VisitError, do_mark_visit_missed, do_record_visit_date
 from trialdesk.visits.models import Visit
 from trialdesk.visits.services import schedule_visits
@@ -83,7 +83,7 @@ def test_done_in_and_out_of_window_and_missed(dosed, personas):
 
 def test_unscheduled_visits_are_numbered(login, dosed):
     client = login("coord_a")
-    url = reverse("visits:unscheduled", args=[dosed.study_id])
+    url = reverse("visits:unscheduled", args=[dosed.subject_id])
     client.post(url)
     client.post(url)
     assert list(dosed.visits.filter(unscheduled=True).values_list("code", "repeat")) == [
@@ -120,13 +120,13 @@ def test_visit_date_through_the_page(login, dosed):
 def test_overdue_visit_can_be_marked_missed_from_the_casebook(login, dosed):
     with time_machine.travel(dt.datetime(2026, 3, 20, 3, tzinfo=dt.UTC)):
         client = login("coord_a")
-        page = client.get(reverse("participants:detail", args=[dosed.study_id])).content.decode()
+        page = client.get(reverse("participants:detail", args=[dosed.subject_id])).content.decode()
         assert "Mark missed" in page
         d7 = Visit.objects.get(participant=dosed, code="D7")
         client.post(reverse("visits:missed", args=[d7.pk]), {"reason": "admitted elsewhere"})
         d7.refresh_from_db()
         assert d7.state() == "missed" and d7.missed_reason == "admitted elsewhere"
-        page = client.get(reverse("participants:detail", args=[dosed.study_id])).content.decode()
+        page = client.get(reverse("participants:detail", args=[dosed.subject_id])).content.decode()
         assert "admitted elsewhere" in page
 
 

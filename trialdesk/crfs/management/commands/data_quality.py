@@ -11,13 +11,20 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--user", default="", help="data manager running it (recorded)")
+        parser.add_argument("--study", default=None, help="the study (default: the only one)")
 
-    def handle(self, *args, user: str = "", **options):
+    def handle(self, *args, user: str = "", study: str | None = None, **options):
         from trialdesk.crfs.actions import do_run_data_quality
+        from trialdesk.studies.registry import NoProtocolLoaded, StudyNotChosen, resolve_study
+
+        try:
+            study = resolve_study(study)
+        except (NoProtocolLoaded, StudyNotChosen) as exc:
+            raise CommandError(str(exc)) from exc
 
         actor = None
         if user:
             actor = get_user_model().objects.filter(username=user).first()
             if actor is None:
                 raise CommandError(f"no user {user!r}")
-        self.stdout.write(do_run_data_quality(actor).summary())
+        self.stdout.write(do_run_data_quality(actor, study=study).summary())
