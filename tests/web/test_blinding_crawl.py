@@ -45,6 +45,7 @@ from trialdesk.randomization import actions
 from trialdesk.randomization.actions import lists
 from trialdesk.randomization.models import Allocation, RandomizationList, Slot
 from trialdesk.randomization.tests.helpers import ready, setup_list
+from trialdesk.site.urls import urlconf_for
 
 BLINDED = [
     "coord_a",
@@ -62,7 +63,8 @@ BLINDED = [
 POSITION_WORDS = ["slot_sequence", "list_sha256", "block_size"]
 LOTS = {"EXO": "GMPLOT-EXO-7731", "PBO": "NACL-LOT-5520"}
 INT_IDS = range(1, 8)
-SKIP = re.compile(r"logout|^/admin/|^/static/")
+STUDY = "NCT07183384"  # each study has its own URLconf (trialdesk.site.urls)
+SKIP = re.compile(r"\(\?P<rest>|logout|^/admin/|^/static/")
 #: The crawl itself follows links into Django's (read-only) admin too, for the superuser.
 CRAWL_SKIP = re.compile(r"logout|^/static/|^/admin/.*(delete|history|password)")
 TOKEN = re.compile(r"[A-Za-z0-9]{32,}")
@@ -92,7 +94,7 @@ def _candidates(name: str, kind: str, ctx: dict) -> list[str]:
 def pattern_urls(ctx) -> list[str]:
     urls = []
     token = re.compile(r"<(?:(\w+):)?(\w+)>")
-    for raw in _patterns(get_resolver().url_patterns):
+    for raw in _patterns(get_resolver(urlconf_for(STUDY)).url_patterns):
         raw = raw.replace("^", "").replace("$", "")
         if SKIP.search(raw):
             continue
@@ -150,7 +152,7 @@ def study(personas, monkeypatch):
     rlist = setup_list(personas)
     assert rlist.source == "generated" and len(seeds) == 1 and seeds[0].bit_length() > 64
     root = get_user_model().objects.create_superuser("root", "", "x" * 16)
-    Membership.objects.create(user=root, role=Role.ADMIN, site=None)
+    Membership.objects.create(user=root, role=Role.ADMIN, site=None, study_id="NCT07183384")
     personas = {**personas, "root": root}
     people = [
         ready(personas, "01", delivery_mode="CS_EMERGENCY"),

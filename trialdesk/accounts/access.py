@@ -41,7 +41,7 @@ class Access:
         if not getattr(user, "is_authenticated", False):
             return cls(user_id=None, study=study or "", grants=frozenset())
         if study is None:
-            study = _only_study_of(user)
+            study = _only_study_of(user) or only_study_code() or ""
         rows = tuple(
             Membership.objects.filter(user=user, study_id=study, active=True)
             .order_by("pk")
@@ -132,6 +132,14 @@ def _only_study_of(user) -> str:
         Membership.objects.filter(user=user, active=True).values_list("study_id", flat=True)
     )
     return codes.pop() if len(codes) == 1 else ""
+
+
+def only_study_code() -> str | None:
+    """The code of the deployment's only study, else None. Accounts knows a study only as the
+    target of its foreign keys (it imports nothing from ``studies``, which sits above it)."""
+    study_model = Site._meta.get_field("study").related_model
+    codes = list(study_model.objects.values_list("pk", flat=True)[:2])
+    return codes[0] if len(codes) == 1 else None
 
 
 def studies_of(user) -> list[str]:

@@ -29,7 +29,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from trialdesk.accounts import reauth
-from trialdesk.accounts.access import Access, require_at
+from trialdesk.accounts.access import Access, only_study_code, require_at
 from trialdesk.accounts.models import (
     ACCOUNT_MANAGER_ROLES,
     SITE_ROLES,
@@ -73,6 +73,8 @@ def _study(site: Site | None, study: str | None) -> str:
         if study is not None and site.study_id != study:
             raise AccountsError(f"site {site.code} is not a site of study {study}", "site")
         return site.study_id
+    if not study:
+        study = only_study_code()
     if not study:
         raise AccountsError("say which study the role is in", "study")
     return study

@@ -96,6 +96,11 @@ class Membership(models.Model):
         where = self.site.code if self.site_id else "all sites"
         return f"{self.user} {self.role} @ {self.study_id} {where}"
 
+    def save(self, *args, **kwargs):
+        if not self.study_id and self.site_id:
+            self.study_id = self.site.study_id  # a site role is in the site's study
+        super().save(*args, **kwargs)
+
     def clean(self) -> None:
         from django.core.exceptions import ValidationError
 

@@ -47,6 +47,11 @@ RECONCILERS: dict[str, Reconciler] = {}
 # Concrete models of the trialdesk apps that no reconciler covers, and why. Everything else an
 # action writes must be registered (trialdesk/audit/tests/test_reconcile_registry.py).
 UNRECONCILED: dict[str, str] = {
+    "studies.study": (
+        "a study is named by its protocol: every study's protocol versions are reconciled "
+        "(studies.protocolversion); the row adds only the code and title read from that file "
+        "(databases migrated from one study have no create event for it)"
+    ),
     "audit.auditevent": "the trail itself: checked event by event by the MAC chain",
     "audit.auditchainhead": "the chain's head: checked against the last event by chain.verify",
     "participants.identity": (

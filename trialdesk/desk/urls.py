@@ -5,7 +5,7 @@ from django.urls import path
 
 from trialdesk.desk import views
 
-studies = [path("staff/", views.staff_home, name="home")]
+studies = [path("", views.staff_home, name="home")]
 participants = [
     path("", views.participant_list, name="list"),
     path("<str:subject_id>/", views.casebook, name="detail"),

@@ -38,9 +38,7 @@ PERSONAS: dict[str, Persona] = {
 SITES = {"01": "RS Dr. Hasan Sadikin Bandung", "02": "Second study centre"}
 
 
-def create_personas(
-    study: str | None = None, personas=None, site_names=None
-) -> dict[str, object]:
+def create_personas(study: str | None = None, personas=None, site_names=None) -> dict[str, object]:
     """Create sites and users (idempotent) in `study` (the only study when None) through the
     audited actions, as the operator's "system" actor (how a deployment's first accounts are
     made); returns username -> User."""

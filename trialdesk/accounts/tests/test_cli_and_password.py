@@ -40,7 +40,7 @@ def test_operator_bootstraps_a_grantor_through_the_cli(
     code, out = _run(users, "grant", "ustat2", "--role", "coordinator", "--reason", "no site")
     assert code == 1 and "choose the site" in out
     code, out = _run(users, "list")
-    assert "ustat2\tu2@example.org\tunblinded_statistician" in out
+    assert "ustat2\tu2@example.org\tNCT07183384:unblinded_statistician" in out
     code, out = _run(
         users, "revoke", "ustat2", "--role", "unblinded_statistician", "--reason", "left the study"
     )

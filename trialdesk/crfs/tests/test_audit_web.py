@@ -21,7 +21,11 @@ def test_data_manager_exports_the_trail_as_csv_and_json(login, participant_a):
     lines = b"".join(
         client.get("/staff/NCT07183384/audit/export/?format=json").streaming_content
     ).splitlines()
-    assert len(lines) == AuditEvent.objects.count()  # including this export's own event
+    # The study's own events, including this export's; none of the deployment's own (accounts).
+    study_events = AuditEvent.objects.filter(study_code="NCT07183384")
+    assert len(lines) == study_events.count()
+    assert all(b'"study_code": "NCT07183384"' in line for line in lines)
+    assert AuditEvent.objects.filter(study_code="").exists()  # user accounts: not exported here
     assert AuditEvent.objects.filter(action="export", actor_username="dm").count() == 2
 
 

@@ -72,7 +72,7 @@ def test_a_site_with_its_own_zone_shows_its_own_time(personas, monkeypatch):
     real = timezones.get_protocol()
     moved = real.sites["02"].model_copy(update={"timezone": "Asia/Makassar"})
     changed = real.model_copy(update={"sites": {**real.sites, "02": moved}})
-    monkeypatch.setattr(timezones, "get_protocol", lambda: changed)
+    monkeypatch.setattr(timezones, "get_protocol", lambda study=None: changed)
     template = Template(
         "{% load times %}{{ when|local:a }} | {{ when|local:b }} | {{ when|utc }} | {{ when|zone }}"
     )

@@ -18,7 +18,7 @@ from trialdesk.randomization.models import Allocation, Preparation, Randomizatio
 from trialdesk.randomization.tests.helpers import TEST_SEED, ready, setup_list
 from trialdesk.testing.allocation_attack import brute_force, old_scheme_list
 
-API = "/staff/NCT07183384/randomization/api"
+API = "/api/v1/NCT07183384/randomization"
 MIX = [("CS_EMERGENCY", True), ("VAGINAL_SPONT", False), ("CS_ELECTIVE", False)]
 
 

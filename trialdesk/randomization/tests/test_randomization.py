@@ -15,7 +15,7 @@ from trialdesk.randomization import actions
 from trialdesk.randomization.models import Allocation, Slot
 from trialdesk.randomization.tests.helpers import ready, setup_list
 
-API = "/staff/NCT07183384/randomization/api"
+API = "/api/v1/NCT07183384/randomization"
 
 
 def test_only_the_unblinded_statistician_generates_and_the_list_reverifies(personas):
