@@ -22,7 +22,7 @@ install: $(STAMP)
 
 run: install
 	$(BIN)/trialdesk init --url http://$(HOST):$(PORT)
-	@if [ "$(DEMO)" = "1" ]; then $(BIN)/trialdesk demo load --participants 80 || echo "(demo not loaded: see the message above)"; fi
+	@if [ "$(DEMO)" = "1" ]; then $(BIN)/trialdesk demo load --participants 80 --all || echo "(demo not loaded: see the message above)"; fi
 	$(BIN)/trialdesk serve --host $(HOST) --port $(PORT)
 
 lint: install

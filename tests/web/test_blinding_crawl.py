@@ -83,18 +83,19 @@ def _candidates(name: str, kind: str, ctx: dict) -> list[str]:
     if name == "subject_id":
         return ctx["subject_ids"]
     if kind == "int" or name.endswith("pk") or name in ("repeat",):
-        return ["1"] if name == "repeat" else [str(i) for i in INT_IDS]
+        return ["1"] if name == "repeat" else [str(i) for i in ctx.get("int_ids", INT_IDS)]
     if name == "form_code":
-        return ["screening", "dosing"]
+        return ctx.get("form_codes", ["screening", "dosing"])
     if name == "item":
-        return ["sex", "consent_version"]
+        return ctx.get("items", ["sex", "consent_version"])
     return ctx["subject_ids"][:1]
 
 
-def pattern_urls(ctx) -> list[str]:
+def pattern_urls(ctx, study: str = STUDY) -> list[str]:
+    """Every URL pattern of `study`'s URLconf (its pages and the deployment's), filled in."""
     urls = []
     token = re.compile(r"<(?:(\w+):)?(\w+)>")
-    for raw in _patterns(get_resolver(urlconf_for(STUDY)).url_patterns):
+    for raw in _patterns(get_resolver(urlconf_for(study)).url_patterns):
         raw = raw.replace("^", "").replace("$", "")
         if SKIP.search(raw):
             continue
@@ -108,16 +109,16 @@ def pattern_urls(ctx) -> list[str]:
     return urls
 
 
-def crawl(client: Client, ctx: dict, needles: list[str]) -> dict[str, Counter]:
+def crawl(client: Client, ctx: dict, needles: list[str], study: str = STUDY) -> dict[str, Counter]:
     seen: dict[str, Counter] = {}
     queue = [
         "/staff/",
-        "/staff/NCT07183384/enrolment/",
-        "/staff/NCT07183384/randomization/",
-        "/staff/NCT07183384/participants/",
+        f"/staff/{study}/enrolment/",
+        f"/staff/{study}/randomization/",
+        f"/staff/{study}/participants/",
         "/admin/",
     ]
-    queue += pattern_urls(ctx)
+    queue += pattern_urls(ctx, study)
     while queue:
         url = queue.pop()
         if url in seen or CRAWL_SKIP.search(url) or not url.startswith("/"):

@@ -56,7 +56,7 @@ def study_home_url(code: str) -> str:
 def my_studies(request):
     """The studies the user holds a role in; with exactly one, straight into it."""
     codes = studies_of(request.user)
-    if len(codes) == 1 and not request.GET.get("all"):
+    if len(codes) == 1:
         return redirect(study_home_url(codes[0]))
     memberships = (
         Membership.objects.filter(user=request.user, active=True)

@@ -110,3 +110,51 @@ def ready_to_randomize(site, coordinator, investigator, password, **kw):
     assessment = do_assess_eligibility(participant, coordinator)
     do_confirm_eligibility(assessment, investigator, password=password)
     return participant
+
+
+def ready_in_any_study(site, coordinator, investigator, password, *, seed: int = 7):
+    """As ``ready_to_randomize`` for any study: the screening visit's forms are filled from the
+    study's protocol alone (core.simulate.synth.generic, an eligible participant), the
+    investigator adds her own items, then consent, assessment and sign-off."""
+    from trialdesk.core.simulate.synth.generic import GenericSynth
+    from trialdesk.crfs.actions import do_save_form, reserved_fields
+    from trialdesk.enrolment.actions import (
+        do_assess_eligibility,
+        do_confirm_eligibility,
+        do_record_consent,
+        do_screen_participant,
+    )
+    from trialdesk.studies.registry import get_protocol
+    from trialdesk.visits.models import Visit
+
+    protocol = get_protocol(site.study_id)
+    today = timezone.localdate()
+    participant = do_screen_participant(site, coordinator, screened_on=today).participant
+    person = GenericSynth(protocol, seed, eligible_rate=1.0).participant(
+        participant.subject_id, anchor=today + dt.timedelta(days=1), site=site.code
+    )
+    first = next(v for v in protocol.visits.values() if v.day is not None)
+    visit = Visit.objects.get(participant=participant, code=first.code)
+    for form_code in first.forms:
+        form = protocol.form(form_code)
+        raw = person.form(first.code, form_code, visit_date=today, roles=("investigator",))
+        reserved = reserved_fields(form, coordinator, site.pk)
+        do_save_form(
+            visit,
+            form_code,
+            coordinator,
+            raw={k: v for k, v in raw.items() if k not in reserved},
+            reason="test data",
+        )
+        if reserved:
+            do_save_form(visit, form_code, investigator, raw=raw, reason="test data")
+    version = next(iter(protocol.consent_versions))
+    do_record_consent(
+        participant,
+        coordinator,
+        version=version,
+        consented_at=timezone.now() - dt.timedelta(hours=1),
+    )
+    assessment = do_assess_eligibility(participant, coordinator)
+    do_confirm_eligibility(assessment, investigator, password=password)
+    return participant

@@ -117,10 +117,12 @@ def notify_investigators(alert: ClinicalAlert) -> None:
         .values_list("user__email", flat=True)
     )
     if emails:
+        p = alert.participant
         send_mail(
-            f"[trialdesk] clinical alert for {alert.participant.subject_id}",
-            f"{alert.message}\n\nParticipant {alert.participant.subject_id}, form {alert.form.form_code}, "
-            f"visit {alert.form.visit.code}. Please review and acknowledge in trialdesk.",
+            f"[trialdesk] {p.study_id}: clinical alert for {p.subject_id}",
+            f"{alert.message}\n\nStudy {p.study_id}, participant {p.subject_id}, form "
+            f"{alert.form.form_code}, visit {alert.form.visit.code}. Please review and "
+            f"acknowledge in trialdesk: /staff/{p.study_id}/participants/{p.subject_id}/",
             None,
             emails,
             fail_silently=True,
