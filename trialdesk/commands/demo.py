@@ -277,18 +277,24 @@ class DemoLoader:
             self._save(log_visit, form_code, form, row, user, repeat=int(row.get("seq") or 1))
 
     def _save(self, visit, form_code, form, row, user, repeat: int | None = None) -> None:
-        from trialdesk.crfs.actions import CrfError, do_save_form, reserved_fields
         from trialdesk.crfs.engine import entry_fields
 
         day = _row_date(row, form)
         if day is not None and day > self.today:
             return
         raw = {f.code: _raw(f, row.get(f.code)) for f in entry_fields(form)}
-        repeat = repeat or int(row.get("seq") or 1)
+        self._save_raw(visit, form_code, form, raw, user, repeat or int(row.get("seq") or 1))
+
+    def _save_raw(self, visit, form_code, form, raw, user, repeat: int = 1) -> None:
+        """Save typed values as a site would: the coordinator's part first and, when the form
+        has items reserved to another role (``entered_by``), the whole form as that role; a
+        form refused only for missing required values stays in progress."""
+        from trialdesk.crfs.actions import CrfError, do_save_form, reserved_fields
+
         reserved = reserved_fields(form, user, visit.participant.site_id)  # another role's
         if any(raw.get(code) not in ("", None, []) for code in reserved):
             own = {k: v for k, v in raw.items() if k not in reserved}
-            try:  # the coordinator's part first, then the whole form as that role
+            try:
                 do_save_form(visit, form_code, user, raw=own, repeat=repeat, reason="")
             except CrfError as exc:
                 self.rejections[f"{form_code}: {next(iter(exc.errors.values()))[:90]}"] += 1
@@ -400,33 +406,3 @@ class GenericDemoLoader(DemoLoader):
         if not person.meant_eligible:
             do_set_status(participant, "screen_failed", user, reason="screen failure (demo load)")
             self.counts["screen failures"] += 1
-
-    def _save_raw(self, visit, form_code, form, raw, user) -> None:
-        """As DemoLoader._save, for values already typed (the generic generator's output)."""
-        from trialdesk.crfs.actions import CrfError, do_save_form, reserved_fields
-
-        reserved = reserved_fields(form, user, visit.participant.site_id)
-        if any(raw.get(code) not in ("", None, []) for code in reserved):
-            own = {k: v for k, v in raw.items() if k not in reserved}
-            try:
-                do_save_form(visit, form_code, user, raw=own, reason="")
-            except CrfError as exc:
-                self.rejections[f"{form_code}: {next(iter(exc.errors.values()))[:90]}"] += 1
-                return
-            other = self._member(visit.participant.site, sorted(set(reserved.values()))[0])
-            user, raw = (other, raw) if other is not None else (user, own)
-        for complete in (True, False):
-            try:
-                outcome = do_save_form(
-                    visit, form_code, user, raw=raw, complete=complete, reason=""
-                )
-            except CrfError as exc:
-                if complete and exc.result and not exc.result.errors:
-                    continue
-                self.rejections[f"{form_code}: {next(iter(exc.errors.values()))[:90]}"] += 1
-                return
-            self.counts["forms saved"] += 1
-            self.counts["forms complete" if complete else "forms in progress"] += 1
-            self.counts["auto-queries"] += outcome.queries_opened
-            self.counts["clinical alerts"] += outcome.alerts
-            return

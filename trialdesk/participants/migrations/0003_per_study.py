@@ -20,11 +20,14 @@ class Migration(migrations.Migration):
     dependencies = [("participants", "0002_identity"), ("accounts", "0003_per_study")]
 
     operations = [
+        # Not unique across the deployment any more: dropped under the old name first, so that
+        # PostgreSQL's pattern index of the old column (named after "study_id") goes with it
+        # and does not collide with the new foreign key's index of the same name.
+        migrations.AlterField(
+            model_name="participant", name="study_id", field=models.CharField(max_length=32)
+        ),
         migrations.RenameField(
             model_name="participant", old_name="study_id", new_name="subject_id"
-        ),
-        migrations.AlterField(
-            model_name="participant", name="subject_id", field=models.CharField(max_length=32)
         ),
         migrations.AddField(
             model_name="participant",
