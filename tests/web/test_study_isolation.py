@@ -261,3 +261,24 @@ def people_roles(username: str) -> set[tuple[str, str]]:
             "study_id", "role"
         )
     )
+
+
+def test_study_wide_actions_on_the_pages_act_in_the_pages_study(two_studies):
+    """Nothing on a page falls back to "the only study": with two loaded, list generation and
+    verification, data quality and account pages act in the URL's study."""
+    from trialdesk.randomization.models import RandomizationList
+
+    people = two_studies["people"]
+    ustat = _login(people["ustat"])  # unblinded statistician of A only
+    url = f"/staff/{A}/randomization/list/"
+    assert ustat.post(url, {"action": "generate", "slots_per_stratum": "4"}).status_code == 302
+    assert RandomizationList.objects.filter(study_id=A, active=True).count() == 1
+    assert RandomizationList.objects.filter(study_id=B, active=True).count() == 1  # untouched
+    assert ustat.post(url, {"action": "verify"}).status_code == 302
+    dm = _login(people["dm"])
+    assert dm.post(f"/staff/{A}/crfs/data-quality/").status_code in (200, 302)
+    admin = _login(people["admin"])
+    page = admin.get(f"/staff/{A}/people/").content.decode()
+    assert "coord_a" in page and "coord_iron" not in page  # B's people are B's admin's
+    sites = admin.get(f"/staff/{A}/people/sites/").content.decode()
+    assert "RS Ujungberung" not in sites

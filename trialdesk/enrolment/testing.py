@@ -74,7 +74,7 @@ def enter(participant, user, data: dict[str, dict[str, str]]) -> None:
     from trialdesk.visits.models import Visit
 
     visit = Visit.objects.get(participant=participant, code="SCR")
-    protocol = get_protocol()
+    protocol = get_protocol(participant)
     for form in ("demog", "screening", "consent"):
         if form in data:
             reserved = reserved_fields(protocol.form(form), user, participant.site_id)

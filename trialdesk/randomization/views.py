@@ -321,10 +321,12 @@ def _post_list(request):
                 request.POST.get("slots_per_stratum") or "40",
                 name="slots_per_stratum", minimum=1, maximum=MAX_SLOTS_PER_STRATUM,
             )  # fmt: skip
-            rlist = actions.do_generate_list(request.user, seed=seed, slots_per_stratum=per)
+            rlist = actions.do_generate_list(
+                request.user, seed=seed, slots_per_stratum=per, study=request.study.code
+            )
             messages.success(request, f"List generated, sha256 {rlist.sha256}")
         elif what == "verify":
-            check = actions.do_verify_list(request.user, seed=seed)
+            check = actions.do_verify_list(request.user, seed=seed, study=request.study.code)
             if check.ok:
                 messages.success(request, "The list is intact and sound")
             else:
@@ -332,7 +334,7 @@ def _post_list(request):
         elif what == "import":
             upload = request.FILES.get("file")
             text = upload.read().decode("utf-8-sig") if upload else request.POST.get("csv", "")
-            rlist = actions.do_import_list(request.user, csv_text=text)
+            rlist = actions.do_import_list(request.user, csv_text=text, study=request.study.code)
             messages.success(request, f"List imported, sha256 {rlist.sha256}")
     except ValueError as exc:
         messages.error(request, str(exc))
