@@ -42,13 +42,15 @@ def migrated(tmp_path_factory):
     before = sqlite3.connect(db)
     counts = {
         "events": before.execute("select count(*) from audit_auditevent").fetchone()[0],
-        "participants": before.execute("select count(*) from participants_participant").fetchone()[0],
-        "labels": sorted(r[0] for r in before.execute("select study_id from participants_participant")),
+        "participants": before.execute("select count(*) from participants_participant").fetchone()[
+            0
+        ],
+        "labels": sorted(
+            r[0] for r in before.execute("select study_id from participants_participant")
+        ),
     }
     before.close()
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("TRIALDESK_", "DATABASE_URL"))
-    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TRIALDESK_", "DATABASE_URL"))}
     env.update(
         DATABASE_URL=f"sqlite:///{db}",
         TRIALDESK_DATA_DIR=str(work),
