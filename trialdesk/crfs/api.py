@@ -60,6 +60,7 @@ class FormOut(Schema):
     queries: list[QueryOut]
     queries_opened: int = 0
     alerts: int = 0
+    warnings: list[str] = []
 
 
 class FormSpec(Schema):
@@ -193,6 +194,7 @@ def _form_out(visit, form_code: str, repeat: int, outcome=None) -> FormOut:
         else [],
         queries_opened=outcome.queries_opened if outcome else 0,
         alerts=outcome.alerts if outcome else 0,
+        warnings=list(outcome.warnings) if outcome else [],
     )
 
 

@@ -327,6 +327,8 @@ def _save(request, visit, form_code, repeat):
     if outcome.voided:
         note += " " + _("The signature was voided: the form must be signed again.")
     messages.success(request, note)
+    for warning in outcome.warnings:  # e.g. a visit dated outside its window (a deviation)
+        messages.warning(request, warning)
     return redirect("crfs:form", visit_pk=visit.pk, form_code=form_code, repeat=repeat)
 
 

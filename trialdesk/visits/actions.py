@@ -44,27 +44,61 @@ def do_record_visit_date(
     visit: Visit, actual_date: dt.date, acting_user, *, reason: str = ""
 ) -> Visit:
     """Record when the visit took place. Changing a recorded date needs a reason."""
+    with transaction.atomic(durable=True):
+        return record_visit_date(visit, actual_date, acting_user, reason=reason)
+
+
+def record_visit_date(
+    visit: Visit, actual_date: dt.date, acting_user, *, reason: str = ""
+) -> Visit:
+    """The body of ``do_record_visit_date``, for callers already inside an action (a form save
+    whose date field dates the visit)."""
     if actual_date > dt.date.today():
         raise VisitError(f"visit date {actual_date:%Y-%m-%d} is in the future")
-    with transaction.atomic(durable=True):
-        visit = (
-            Visit.objects.select_for_update().select_related("participant__site").get(pk=visit.pk)
-        )
-        _refuse_if_withdrawn(visit.participant, actual_date)
-        if visit.actual_date and visit.actual_date != actual_date and not reason.strip():
-            raise VisitError("the visit date was already recorded: give a reason for the change")
-        old = {"actual_date": visit.actual_date, "missed": visit.missed}
-        visit.actual_date, visit.missed, visit.missed_reason = actual_date, False, ""
-        visit.save(update_fields=["actual_date", "missed", "missed_reason"])
-        _audit(
-            "change",
-            visit,
-            acting_user,
-            old,
-            {"actual_date": actual_date, "missed": False},
-            reason or "visit date recorded",
-        )
+    visit = Visit.objects.select_for_update().select_related("participant__site").get(pk=visit.pk)
+    _refuse_if_withdrawn(visit.participant, actual_date)
+    if visit.actual_date and visit.actual_date != actual_date and not reason.strip():
+        raise VisitError("the visit date was already recorded: give a reason for the change")
+    old = {"actual_date": visit.actual_date, "missed": visit.missed}
+    visit.actual_date, visit.missed, visit.missed_reason = actual_date, False, ""
+    visit.save(update_fields=["actual_date", "missed", "missed_reason"])
+    _audit(
+        "change",
+        visit,
+        acting_user,
+        old,
+        {"actual_date": actual_date, "missed": False},
+        reason or "visit date recorded",
+    )
     return visit
+
+
+def window_problem(visit: Visit, day: dt.date) -> str:
+    """Why ``day`` is outside the visit's window ("" when inside, or the visit has none)."""
+    if visit.earliest_date is None or visit.latest_date is None:
+        return ""
+    if visit.earliest_date <= day <= visit.latest_date:
+        return ""
+    return (
+        f"{day:%Y-%m-%d} is outside visit {visit.code}'s window "
+        f"({visit.earliest_date:%Y-%m-%d} to {visit.latest_date:%Y-%m-%d})"
+    )
+
+
+def record_deviation(visit: Visit, acting_user, *, what: str, reason: str) -> None:
+    """A protocol deviation (e.g. data of a visit dated outside its window), in the audit
+    trail under ``visits.deviation``, inside the caller's action."""
+    record(
+        "create",
+        actor=acting_user,
+        role=role_at(acting_user, visit.participant.site),
+        site=visit.participant.site,
+        object_type="visits.deviation",
+        object_id=f"visit:{visit.pk}",
+        participant=visit.participant.subject_id,
+        new={"visit": visit.code, "deviation": what},
+        reason=reason or "recorded when the data were saved",
+    )
 
 
 def do_mark_visit_missed(visit: Visit, acting_user, *, reason: str) -> Visit:

@@ -356,8 +356,34 @@ class Form(Keyed):
     description: Text | None = None
     repeating: bool = False
     log: bool = False
+    #: The field whose date is the date of the visit the form is entered at (it records the
+    #: visit's date when none is recorded yet, and is checked against the visit's window).
+    #: Unset: a field named ``visit_date``, if the form has one. Never for log forms.
+    visit_date_field: Identifier | None = None
     fields: dict[str, FormField] = Field(min_length=1)
     checks: dict[str, EditCheck] = {}
+
+    @model_validator(mode="after")
+    def _visit_date_field_is_a_date(self) -> Form:
+        code = self.visit_date_field
+        if code is None:
+            return self
+        if self.log:
+            raise ValueError("visit_date_field: a log form is not entered at one visit")
+        if code not in self.fields:
+            raise ValueError(f"visit_date_field {code!r}: the form has no such field")
+        if str(self.fields[code].type) not in ("date", "datetime"):
+            raise ValueError(f"visit_date_field {code!r}: allowed are date and datetime fields")
+        return self
+
+    def visit_date_code(self) -> str | None:
+        """The code of the field that dates the visit (see ``visit_date_field``), or None."""
+        if self.log:
+            return None
+        code = self.visit_date_field or ("visit_date" if "visit_date" in self.fields else None)
+        if code is None or code not in self.fields:
+            return None
+        return code if str(self.fields[code].type) in ("date", "datetime") else None
 
 
 # --------------------------------------------------------------------------- eligibility, endpoints

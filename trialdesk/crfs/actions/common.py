@@ -115,6 +115,8 @@ class SaveOutcome:
     queries_closed: int = 0
     alerts: int = 0
     voided: bool = False
+    #: What the person should know although the save went through (e.g. a protocol deviation).
+    warnings: list[str] = field(default_factory=list)
 
 
 def _audit(action, fi: FormInstance, user, role, *, obj=None, old=None, new=None, reason=""):

@@ -3,6 +3,8 @@ re-deriving a stored form (used by dependants and the batch run)."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import transaction
 
 from trialdesk.accounts.access import require_at
@@ -33,6 +35,8 @@ from trialdesk.crfs.models import (
 from trialdesk.crfs.values import form_context
 from trialdesk.participants.withdrawal import ConsentError, refuse_after_withdrawal
 from trialdesk.studies.registry import get_protocol
+from trialdesk.studies.timezones import site_zone
+from trialdesk.visits.actions import VisitError, record_deviation, record_visit_date, window_problem
 
 
 def do_save_form(
@@ -104,6 +108,7 @@ def do_save_form(
             )
         outcome = SaveOutcome(fi, result)
         _store_values(p, form, fi, result, acting_user, role, reason, outcome, reserved)
+        _date_the_visit(form, fi.visit, result, acting_user, reason, outcome)
         _after_change(fi, acting_user, role, reason, outcome, complete)
         outcome.queries_opened, outcome.queries_closed = sync_auto_queries(
             fi, result, acting_user, role
@@ -112,6 +117,44 @@ def do_save_form(
         if outcome.changed:
             refresh_dependents(p, fi, acting_user, role)
     return outcome
+
+
+def _date_the_visit(form, visit, result, user, reason: str, outcome) -> None:
+    """The form's visit-date field (``Form.visit_date_code``) dates the visit when no date is
+    recorded yet, so a same-day screening is done, not overdue. A changed date outside the
+    visit's window is kept (the data are what happened) and recorded as a protocol deviation,
+    and the person is told."""
+    code = form.visit_date_code()
+    if code is None or code not in result.parsed:
+        return
+    value = result.parsed[code].json
+    day = _local_day(value, visit.participant.site)
+    if day is None:
+        return
+    if code in outcome.changed:
+        problem = window_problem(visit, day)
+        if problem:
+            record_deviation(visit, user, what=f"{form.code}.{code}: {problem}", reason=reason)
+            outcome.warnings.append(f"{problem}: saved, and recorded as a protocol deviation")
+    if visit.actual_date is None and day <= dt.date.today():
+        try:
+            record_visit_date(visit, day, user, reason=f"visit dated by form {form.code}")
+        except VisitError:  # e.g. after a withdrawal: the visit stays undated, the data stay
+            return
+        visit.refresh_from_db(fields=["actual_date", "missed", "missed_reason"])
+
+
+def _local_day(value, site) -> dt.date | None:
+    """The calendar day of a stored date or date-time, in the site's zone."""
+    if not isinstance(value, str) or len(value) < 10:
+        return None
+    try:
+        if len(value) == 10:
+            return dt.date.fromisoformat(value)
+        when = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when.astimezone(site_zone(site)).date() if when.tzinfo else when.date()
 
 
 def _refuse_if_withdrawn(p, form, visit) -> None:
