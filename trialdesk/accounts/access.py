@@ -19,8 +19,16 @@ from functools import wraps
 
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
+from django.utils.translation import gettext
 
 from trialdesk.accounts.models import UNBLINDED_ROLES, Membership, Role, Site
+
+
+class Refused(PermissionDenied):
+    """A refusal written for people: its message says, in plain words, why (shown on the 403
+    page by ``trialdesk.site.errors``). It names a role, an action or a site, never an arm and
+    never an exception's internals. A bare ``PermissionDenied`` (Django's own) shows a generic
+    text instead."""
 
 
 @dataclass(frozen=True)
@@ -173,7 +181,7 @@ def require_at(user, roles: Iterable[str], site, what: str, *, study=None) -> st
     access = Access.of(user, _study_of(site, study))
     if not access.can(roles, getattr(site, "pk", None)):
         where = f" at site {site.code}" if site else ""
-        raise PermissionDenied(f"your role does not allow you to {what}{where}")
+        raise Refused(f"your role does not allow you to {what}{where}")
     return access.acting_role(getattr(site, "pk", None))
 
 
@@ -195,6 +203,8 @@ def require_role(*roles: str):
     """View decorator: 403 unless the logged-in user holds one of `roles` somewhere.
 
     Site scoping of individual objects is still the view's job (`Access.can(roles, site_id)`).
+    The roles stay on the view (``view.required_roles``): the navigation (``desk.nav``) shows a
+    page's link exactly to the roles that may open it.
     """
 
     def decorator(view):
@@ -205,9 +215,10 @@ def require_role(*roles: str):
 
                 return redirect_to_login(request.get_full_path())
             if not get_access(request).has_role(*roles):
-                raise PermissionDenied("your role does not allow this page")
+                raise Refused(gettext("your role does not allow this page"))
             return view(request, *args, **kwargs)
 
+        wrapper.required_roles = frozenset(roles)  # type: ignore[attr-defined]
         return wrapper
 
     return decorator

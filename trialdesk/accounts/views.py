@@ -8,7 +8,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
-from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
@@ -16,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from trialdesk.accounts import actions
-from trialdesk.accounts.access import get_access, require_role
+from trialdesk.accounts.access import require_role
 from trialdesk.accounts.models import (
     UNBLINDED_GRANTOR_ROLES,
     UNBLINDED_ROLES,
@@ -225,16 +224,8 @@ def person(request, pk: int):
     return render(request, "accounts/person.html", context, status=status)
 
 
-def _may_see_requests(request) -> bool:
-    access = get_access(request)
-    return access.has_role(*MANAGERS) or access.has_role(*UNBLINDED_GRANTOR_ROLES)
-
-
+@require_role(*MANAGERS, *UNBLINDED_GRANTOR_ROLES)
 def role_requests(request):
-    if not request.user.is_authenticated:
-        return redirect(f"{reverse('accounts:login')}?next={request.path}")
-    if not _may_see_requests(request):
-        raise PermissionDenied("your role does not allow this page")
     rows = RoleRequest.objects.filter(study=request.study).select_related(
         "user", "site", "requested_by", "decided_by"
     )

@@ -19,6 +19,7 @@ from collections import defaultdict
 import click
 
 from trialdesk.commands._django import resolve_study, setup
+from trialdesk.core.protocol.models import NONE_OF_THESE
 
 LOG_VISIT_PREFERENCE = ("D0", "SCR")
 
@@ -63,7 +64,7 @@ def load(n: int, seed: int, add: bool, study: str | None, every: bool) -> None:
         existing = Participant.objects.filter(study_id=code).count()
         if existing and not add:
             raise click.ClickException(
-                f"{code} already holds {existing} participants: demo data is for an empty "
+                f"{code} already holds {existing} participant{'' if existing == 1 else 's'}: demo data is for an empty "
                 "study (use a fresh TRIALDESK_DATA_DIR / DATABASE_URL, or --add)"
             )
     for code in codes:
@@ -133,8 +134,9 @@ def _raw(fld, value) -> object:
     if value is None or (not isinstance(value, str | list) and pd.isna(value)):
         return [] if str(fld.type) == "multichoice" else ""
     kind = str(fld.type)
-    if kind == "multichoice":
-        return ["", *str(value).split(";")]
+    if kind == "multichoice":  # no code ticked: "None of these", as a person would tick it
+        codes = [c for c in str(value).split(";") if c]
+        return ["", *codes] if codes else ["", NONE_OF_THESE]
     if kind == "boolean":
         return "yes" if bool(value) else "no"
     if kind == "datetime":

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Literal
 
-from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from ninja import NinjaAPI, Schema, Status
 from ninja import Query as QueryParam
@@ -13,7 +12,7 @@ from ninja.errors import ValidationError
 from ninja.security import django_auth
 from pydantic import ConfigDict, Field
 
-from trialdesk.accounts.access import get_access
+from trialdesk.accounts.access import Refused, get_access
 from trialdesk.accounts.models import Role
 from trialdesk.crfs import actions
 from trialdesk.crfs.models import FormInstance, ItemValue, Query
@@ -156,7 +155,7 @@ def _query_out(q: Query) -> QueryOut:
 
 def _visit(request, subject_id: str, visit_code: str, repeat_visit: int = 1):
     if not get_access(request).has_role(*READ_ROLES):
-        raise PermissionDenied("your role does not read case report forms")
+        raise Refused("your role does not read case report forms")
     participant = visible_participants(request).filter(subject_id=subject_id).first()
     visit = participant and participant.visits.filter(code=visit_code, repeat=repeat_visit).first()
     if visit is None:
@@ -224,7 +223,7 @@ def save_form(
     repeat = params.repeat
     visit = _visit(request, subject_id, visit_code)
     if not get_access(request).can(ENTRY_ROLES, visit.participant.site_id):
-        raise PermissionDenied("your role does not allow data entry here")
+        raise Refused("your role does not allow data entry here")
     if form_code not in actions.forms_at_visit(visit):
         raise Http404("this form is not collected at this visit")
     try:
@@ -257,7 +256,7 @@ def sign_form(
     the signature's audit event)."""
     visit = _visit(request, subject_id, visit_code)
     if not get_access(request).can([Role.INVESTIGATOR], visit.participant.site_id):
-        raise PermissionDenied("only an investigator of this site signs its forms")
+        raise Refused("only an investigator of this site signs its forms")
     fi = FormInstance.objects.filter(visit=visit, form_code=form_code, repeat=params.repeat).first()
     if fi is None:
         raise Http404("this form has not been entered at this visit")
@@ -276,7 +275,7 @@ def sign_form(
 def list_queries(request, params: QueryParam[QueryListParams]):
     status = params.status
     if not get_access(request).has_role(*READ_ROLES):
-        raise PermissionDenied("your role does not see queries")
+        raise Refused("your role does not see queries")
     qs = Query.objects.filter(participant__in=visible_participants(request)).select_related(
         "form__visit", "participant"
     )

@@ -20,7 +20,7 @@ from trialdesk.core.numbers import (
     looks_grouped,
     parse_number_text,
 )
-from trialdesk.core.protocol.models import FieldType, Form, FormField
+from trialdesk.core.protocol.models import NONE_OF_THESE, FieldType, Form, FormField
 from trialdesk.core.rules import Truth, is_missing
 from trialdesk.core.text import FORM_TEXT_DEFAULT
 from trialdesk.core.units import UnitError, convert
@@ -220,15 +220,25 @@ def parse_value(
     if fld.type is FieldType.MULTICHOICE:
         items = [raw] if isinstance(raw, str) else list(raw or [])
         picked = sorted({str(x).strip() for x in items if str(x).strip()})
+        if NONE_OF_THESE in picked:
+            # "None of these" is an answer (the empty set, stored as []), never combined.
+            others = [c for c in picked if c != NONE_OF_THESE]
+            if others:
+                raise FieldInvalid(
+                    f"{fld.code}: 'None of these' cannot be ticked together with "
+                    f"{', '.join(others)}: tick either 'None of these' or the answers that apply"
+                )
+            return Parsed(frozenset(), [], None, "", NONE_OF_THESE, "")
         if not picked:
-            # The page sends an empty marker with the boxes: "none ticked" is an answer
-            # (the empty set); nothing sent at all is a missing value.
-            return Parsed(frozenset(), [], None, "", "", "") if items else None
+            # The page sends an empty marker with the boxes: no box ticked is no answer
+            # (a required field then asks for one, or for "None of these").
+            return None
         allowed = _codes(protocol, fld)
         bad = [c for c in picked if c not in allowed]
         if bad:
             raise FieldInvalid(
-                f"{fld.code}: {', '.join(bad)} is not an allowed answer (allowed: {', '.join(allowed)})"
+                f"{fld.code}: {', '.join(bad)} is not an allowed answer (allowed: "
+                f"{', '.join(allowed)}, or 'None of these')"
             )
         return Parsed(frozenset(picked), picked, None, "", ", ".join(picked), "")
     if isinstance(raw, list):
@@ -386,7 +396,10 @@ def _branching(protocol, form: Form, result: FormResult, values: dict) -> None:
             fld.required_if and _truth(protocol, fld.required_if, form.code, values) is Truth.TRUE
         )
         if needed:
-            result.missing_required[fld.code] = f"{fld.code} ({fld.label.en}) is required"
+            message = f"{fld.code} ({fld.label.en}) is required"
+            if fld.type is FieldType.MULTICHOICE:
+                message += ": tick the answers that apply, or 'None of these'"
+            result.missing_required[fld.code] = message
 
 
 def _derive(protocol, form: Form, result: FormResult, values: dict) -> None:

@@ -4,17 +4,16 @@ life-cycle buttons, queries and alerts. Views validate and call one action each.
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.translation import get_language
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
-from trialdesk.accounts.access import get_access, require_role
+from trialdesk.accounts.access import Refused, get_access, require_role
 from trialdesk.accounts.models import Role
 from trialdesk.audit.models import AuditEvent
 from trialdesk.core.numbers import NumberSyntaxError, parse_integer_text
-from trialdesk.core.protocol.models import FieldType
+from trialdesk.core.protocol.models import NONE_OF_THESE, FieldType
 from trialdesk.core.text import LIMITS
 from trialdesk.crfs import actions, engine
 from trialdesk.crfs.models import ClinicalAlert, FormInstance, ItemValue, Query
@@ -67,7 +66,7 @@ def _raw_from_rows(form, rows):
         if row is None or row.status != ItemValue.Status.ENTERED:
             continue
         raw[fld.code] = (
-            (list(row.value or []) or [""])
+            (list(row.value or []) or [NONE_OF_THESE])
             if fld.type is FieldType.MULTICHOICE
             else row.entered_value
         )
@@ -118,6 +117,8 @@ def build_fields(protocol, form, raw, units, result, errors, rows, queries):
                 "choices": [(c, _label(i.label), c in selected) for c, i in codelist.items.items()]
                 if codelist
                 else [],
+                "none_code": NONE_OF_THESE,
+                "none_selected": fld.type is FieldType.MULTICHOICE and NONE_OF_THESE in selected,
                 "bool_value": {
                     "yes": "yes",
                     "true": "yes",
@@ -271,7 +272,7 @@ def _post_problems(form, post) -> dict[str, str]:
 
 def _save(request, visit, form_code, repeat):
     if not get_access(request).can(ENTRY_ROLES, visit.participant.site_id):
-        raise PermissionDenied("your role does not allow data entry here")
+        raise Refused("your role does not allow data entry here")
     protocol, form = _form_spec(visit, form_code)
     raw, units = _raw_from_post(form, request.POST)
     for code in actions.reserved_fields(form, request.user, visit.participant.site_id):
@@ -321,7 +322,11 @@ def _save(request, visit, form_code, repeat):
         return render(request, "crfs/form.html", ctx, status=422)
     note = _("Saved.")
     if outcome.queries_opened:
-        note += " " + _("%(n)d query/queries opened automatically.") % {"n": outcome.queries_opened}
+        note += " " + ngettext(
+            "%(n)d query opened automatically.",
+            "%(n)d queries opened automatically.",
+            outcome.queries_opened,
+        ) % {"n": outcome.queries_opened}
     if outcome.alerts:
         note += " " + _("Clinical alert: the investigator has been notified.")
     if outcome.voided:
@@ -342,7 +347,7 @@ def validate(request, visit_pk: int, form_code: str, repeat: int = 1):
     if request.method != "POST":
         raise Http404()
     if not get_access(request).can(ENTRY_ROLES, visit.participant.site_id):
-        raise PermissionDenied("your role does not allow data entry here")
+        raise Refused("your role does not allow data entry here")
     protocol, form = _form_spec(visit, form_code)
     raw, units = _raw_from_post(form, request.POST)
     fi = FormInstance.objects.filter(visit=visit, form_code=form_code, repeat=repeat).first()
@@ -380,7 +385,11 @@ def item_history(request, pk: int, item: str):
         else []
     )
     template = "crfs/_history.html" if request.htmx else "crfs/history.html"
-    return render(request, template, {"fi": fi, "item": item, "events": events})
+    return render(
+        request,
+        template,
+        {"fi": fi, "item": item, "events": events, "none_code": NONE_OF_THESE},
+    )
 
 
 def _life_cycle(request, pk, step):
@@ -403,7 +412,7 @@ def verify(request, pk: int):
 def sign(request, pk: int):
     fi = _fi(request, pk)
     if not get_access(request).can([Role.INVESTIGATOR], fi.participant.site_id):
-        raise PermissionDenied("only an investigator of this site signs its forms")
+        raise Refused("only an investigator of this site signs its forms")
     page = {"fi": fi, "meaning": actions.SIGNATURE_MEANING}
     if request.method == "POST":
         try:

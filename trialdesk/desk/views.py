@@ -22,7 +22,7 @@ from django.urls import get_script_prefix
 from django.utils.translation import gettext, ngettext
 
 from trialdesk.accounts.access import get_access, require_role, studies_of
-from trialdesk.accounts.models import Membership, Role
+from trialdesk.accounts.models import Membership, Role, RoleRequest, Site
 from trialdesk.audit.actions import events_of_study, record
 from trialdesk.audit.export import FORMATS, parse_day, stream
 from trialdesk.crfs.actions import forms_at_visit
@@ -35,6 +35,7 @@ from trialdesk.participants.scoping import (
     participant_or_404,
     visible_participants,
 )
+from trialdesk.randomization.models import Allocation
 from trialdesk.studies.models import Study
 from trialdesk.studies.registry import get_protocol
 from trialdesk.visits.models import Visit
@@ -108,8 +109,56 @@ def staff_home(request):
             "sites": access.sites(),
             "roles": sorted(access.roles),
             "capture": capture_counts(request),
+            "progress": progress_counts(request),
+            "administration": administration_counts(request),
         },
     )
+
+
+#: Who oversees the whole study without entering data: study-wide counts that name no arm.
+OVERSIGHT_ROLES = (Role.STATISTICIAN, Role.UNBLINDED_STATISTICIAN, Role.DSMB)
+
+
+def progress_counts(request) -> dict | None:
+    """The study's progress over every site and every arm together (never per arm): for the
+    statisticians and the DSMB, whose work on the study home is the schedule and these counts."""
+    if not get_access(request).has_role(*OVERSIGHT_ROLES):
+        return None
+    participants = Participant.objects.filter(study=request.study)
+    by_status = {
+        row["status"]: row["n"]
+        for row in participants.order_by().values("status").annotate(n=Count("pk"))
+    }
+    forms = FormInstance.objects.filter(participant__study=request.study)
+    return {
+        "statuses": [
+            (label, by_status.get(value, 0)) for value, label in Participant.Status.choices
+        ],
+        "participants": participants.count(),
+        "randomized": Allocation.objects.filter(participant__study=request.study).count(),
+        "visits_done": Visit.objects.filter(
+            participant__study=request.study, actual_date__isnull=False
+        ).count(),
+        "forms_signed": forms.filter(status__in=["signed", "locked"]).count(),
+        "forms_locked": forms.filter(status="locked").count(),
+    }
+
+
+def administration_counts(request) -> dict | None:
+    """For the administrator: the study's people, sites and pending role requests."""
+    if not get_access(request).has_role(Role.ADMIN):
+        return None
+    return {
+        "people": Membership.objects.filter(study=request.study, active=True)
+        .values("user")
+        .distinct()
+        .count(),
+        "sites": Site.objects.filter(study=request.study).count(),
+        "active_sites": Site.objects.filter(study=request.study, active=True).count(),
+        "pending_requests": RoleRequest.objects.filter(
+            study=request.study, status=RoleRequest.Status.PENDING
+        ).count(),
+    }
 
 
 def capture_counts(request) -> dict | None:

@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied
 from ninja import NinjaAPI, Schema, Status
 from ninja.security import django_auth
 
-from trialdesk.accounts.access import get_access
+from trialdesk.accounts.access import Refused, get_access
 from trialdesk.enrolment import actions, services
 from trialdesk.enrolment.models import ScreeningEntry
 from trialdesk.participants.scoping import ENROLMENT_READ_ROLES, participant_in_scope
@@ -61,7 +61,7 @@ def _assessment_out(p, row) -> AssessmentOut:
 def screening_log(request):
     access = get_access(request)
     if not access.has_role(*ENROLMENT_READ_ROLES):
-        raise PermissionDenied("your role does not see the screening log")
+        raise Refused("your role does not see the screening log")
     ids = access.site_ids(*ENROLMENT_READ_ROLES)
     rows = ScreeningEntry.objects.select_related("participant", "site")
     rows = rows.filter(site_id__in=ids)

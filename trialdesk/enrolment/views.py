@@ -6,13 +6,12 @@ import datetime as dt
 import hashlib
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
-from trialdesk.accounts.access import get_access, require_role
+from trialdesk.accounts.access import Refused, get_access, require_role
 from trialdesk.accounts.models import Role
 from trialdesk.core.numbers import NumberSyntaxError, parse_integer_text
 from trialdesk.core.timeparse import parse_iso_date, parse_iso_datetime
@@ -74,7 +73,7 @@ def participant(request, subject_id: str):
     access = get_access(request)
     if request.method == "POST":
         if not access.can(STAFF, p.site_id):
-            raise PermissionDenied("your role does not allow changes here")
+            raise Refused("your role does not allow changes here")
         _post(request, p)
         return redirect("enrolment:participant", subject_id=p.subject_id)
     protocol = services_protocol(p)

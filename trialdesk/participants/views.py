@@ -4,11 +4,10 @@ and live in trialdesk.desk."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from trialdesk.accounts.access import get_access, require_role
+from trialdesk.accounts.access import Refused, get_access, require_role
 from trialdesk.participants.actions import (
     do_create_participant,
     do_update_identity,
@@ -40,7 +39,7 @@ def register(request):
 def identity(request, subject_id: str):
     participant = participant_or_404(request, subject_id)
     if not get_access(request).can(ENTRY_ROLES, participant.site_id):
-        raise PermissionDenied("only the participant's site staff see identifying data")
+        raise Refused("only the participant's site staff see identifying data")
     current = do_view_identity(participant, request.user)
     form = IdentityForm(request.POST or None, initial=current.__dict__)
     if request.method == "POST" and form.is_valid():

@@ -13,7 +13,7 @@ from django.core.exceptions import PermissionDenied
 from ninja import NinjaAPI, Schema, Status
 from ninja.security import django_auth
 
-from trialdesk.accounts.access import get_access
+from trialdesk.accounts.access import Refused, get_access
 from trialdesk.accounts.models import Role
 from trialdesk.enrolment.services import ConsentError, NotReady
 from trialdesk.participants.scoping import ENROLMENT_READ_ROLES, participant_in_scope
@@ -89,7 +89,7 @@ def allocation(request, subject_id: str):
 def allocations(request):
     access = get_access(request)
     if not access.has_role(*ENROLMENT_READ_ROLES, Role.UNBLINDED_STATISTICIAN):
-        raise PermissionDenied("your role does not list allocations")
+        raise Refused("your role does not list allocations")
     ids = access.site_ids(*ENROLMENT_READ_ROLES, Role.UNBLINDED_STATISTICIAN)
     qs = Allocation.objects.select_related("participant").order_by("allocated_at")
     qs = qs.filter(participant__site_id__in=ids)

@@ -144,6 +144,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "trialdesk.accounts.context.membership",
+                "trialdesk.desk.nav.nav",  # the menu, by the roles each page lets in
             ],
         },
     },

@@ -23,6 +23,7 @@ from trialdesk.desk import views as desk_views
 from trialdesk.enrolment.api import api as enrolment_api
 from trialdesk.participants import urls as participants
 from trialdesk.randomization.api import api as randomization_api
+from trialdesk.site import errors
 from trialdesk.studies import views as study_views
 from trialdesk.visits import urls as visits
 
@@ -68,8 +69,19 @@ urlpatterns = [
 ]
 
 
+#: Refusals and missing pages inside the layout (trialdesk.site.errors); a study's URLconf
+#: carries the same handlers, because Django looks them up on the request's URLconf.
+handler400 = errors.bad_request
+handler403 = errors.permission_denied
+handler404 = errors.page_not_found
+
+
 class StudyURLConf:
     """The URLconf of one study: the deployment's patterns and the study's, prefixed."""
+
+    handler400 = staticmethod(errors.bad_request)
+    handler403 = staticmethod(errors.permission_denied)
+    handler404 = staticmethod(errors.page_not_found)
 
     def __init__(self, code: str):
         self.code = code

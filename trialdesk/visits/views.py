@@ -5,10 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 
-from trialdesk.accounts.access import get_access, require_role
+from trialdesk.accounts.access import Refused, get_access, require_role
 from trialdesk.participants.scoping import (
     ENTRY_ROLES,
     in_scope_or_404,
@@ -27,7 +26,7 @@ def _visit_for_entry(request, pk: int) -> Visit:
     visit = get_object_or_404(Visit.objects.select_related("participant__site"), pk=pk)
     in_scope_or_404(request, visit.participant)
     if not get_access(request).can(ENTRY_ROLES, visit.participant.site_id):
-        raise PermissionDenied("only site staff record visits")
+        raise Refused("only site staff record visits")
     return visit
 
 
@@ -70,7 +69,7 @@ def add_unscheduled(request, subject_id: str):
         return redirect("participants:list")
     participant = participant_or_404(request, subject_id)
     if not get_access(request).can(ENTRY_ROLES, participant.site_id):
-        raise PermissionDenied("only site staff add visits")
+        raise Refused("only site staff add visits")
     try:
         do_add_unscheduled_visit(participant, request.user, reason=request.POST.get("reason", ""))
     except VisitError as exc:

@@ -285,6 +285,10 @@ class FieldType(enum.StrEnum):
 
 NUMERIC_TYPES = frozenset({FieldType.INTEGER, FieldType.DECIMAL})
 CODED_TYPES = frozenset({FieldType.CHOICE, FieldType.MULTICHOICE})
+#: The answer "None of these" of a multichoice field, as the page posts it. No code can be
+#: spelled so (a code begins with a letter or digit). It is stored as the empty set (``[]``),
+#: distinct from "not answered" (no value), satisfies ``required`` and stands alone.
+NONE_OF_THESE = "_none"
 
 
 class FormField(Keyed):

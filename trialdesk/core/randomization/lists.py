@@ -94,8 +94,10 @@ class AllocationList:
 
     def summary(self) -> str:
         per = {s: len(self.stratum(s)) for s in self.spec.strata}
+        slots = f"{len(self.entries)} slot{'' if len(self.entries) == 1 else 's'}"
+        strata = f"{len(per)} {'stratum' if len(per) == 1 else 'strata'}"
         return (
-            f"{self.spec.method} list, {len(self.entries)} slots in {len(per)} strata "
+            f"{self.spec.method} list, {slots} in {strata} "
             f"(arms {':'.join(map(str, self.spec.ratio))}), sha256 {self.sha256}"
         )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.utils.translation import ngettext
 
 from trialdesk.audit.actions import record
 from trialdesk.crfs.actions.checks import sync_auto_queries
@@ -25,11 +26,27 @@ class QualityRunResult:
     hard_violations: int = 0
 
     def summary(self) -> str:
-        return (
-            f"{self.forms_checked} forms checked: {self.queries_opened} queries opened, "
-            f"{self.queries_closed} closed, {self.derived_fixed} derived values recomputed, "
-            f"{self.hard_violations} stored values now beyond hard limits (queried)"
-        )
+        """For people (the data-quality page, the command line): counts with proper plurals."""
+        checked = ngettext("%(n)d form checked", "%(n)d forms checked", self.forms_checked)
+        found = [
+            ngettext("%(n)d query opened", "%(n)d queries opened", self.queries_opened)
+            % {"n": self.queries_opened},
+            ngettext("%(n)d query closed", "%(n)d queries closed", self.queries_closed)
+            % {"n": self.queries_closed},
+            ngettext(
+                "%(n)d derived value recomputed",
+                "%(n)d derived values recomputed",
+                self.derived_fixed,
+            )
+            % {"n": self.derived_fixed},
+            ngettext(
+                "%(n)d stored value now beyond hard limits (queried)",
+                "%(n)d stored values now beyond hard limits (queried)",
+                self.hard_violations,
+            )
+            % {"n": self.hard_violations},
+        ]
+        return f"{checked % {'n': self.forms_checked}}: {', '.join(found)}"
 
 
 def do_run_data_quality(acting_user=None, *, participants=None, study=None) -> QualityRunResult:

@@ -26,7 +26,10 @@ from trialdesk.studies.registry import get_protocol
 def do_open_query(fi: FormInstance, acting_user, *, item: str, text: str) -> Query:
     text, item = clean_text("text", text), clean_text("item", item)
     if not text.strip():
-        raise CrfError("write the question")
+        raise CrfError(
+            "the question (field 'text') is empty: write what should be checked or corrected",
+            {"text": "write the question"},
+        )
     role = require_at(acting_user, QUERY_ROLES, fi.participant.site_id, "raise queries")
     if item and item not in get_protocol(fi.participant).form(fi.form_code).fields:
         raise CrfError(f"form {fi.form_code} has no item {item!r}")
@@ -56,10 +59,24 @@ def do_open_query(fi: FormInstance, acting_user, *, item: str, text: str) -> Que
     return q
 
 
+#: What the text of each step is called in a refusal.
+_STEP_NOUN = {
+    QueryMessage.Kind.ANSWER: "answer",
+    QueryMessage.Kind.REOPEN: "reason for re-opening",
+    QueryMessage.Kind.CLOSE: "reason for closing",
+}
+
+
 def _query_step(q: Query, acting_user, roles, what, kind, new_status, text, allowed_from) -> Query:
     text = clean_text("text", text)
     if not text.strip():
-        raise CrfError("write a message")
+        # Nothing is written: no status change, no message, no audit event.
+        where = f" on item {q.item}" if q.item else ""
+        raise CrfError(
+            f"the {_STEP_NOUN.get(kind, 'message')} to query #{q.pk}{where} (field 'text') is "
+            f"empty: write at least one word before sending; the query stays {q.status}",
+            {"text": f"write the {_STEP_NOUN.get(kind, 'message')}"},
+        )
     fi = q.form
     role = require_at(acting_user, roles, fi.participant.site_id, what)
     with transaction.atomic(durable=True):

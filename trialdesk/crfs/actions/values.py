@@ -8,6 +8,7 @@ import datetime as dt
 from django.db import transaction
 
 from trialdesk.accounts.access import require_at
+from trialdesk.core.protocol.models import NONE_OF_THESE
 from trialdesk.crfs import engine
 from trialdesk.crfs.actions.checks import _raise_alerts, sync_auto_queries
 from trialdesk.crfs.actions.common import (
@@ -263,7 +264,7 @@ def _keep_reserved(form, fi, reserved, raw, units):
             continue
         fld = form.fields[code]
         multi = fld.type.value == "multichoice"
-        raw[code] = (list(row.value or []) or [""]) if multi else row.entered_value
+        raw[code] = (list(row.value or []) or [NONE_OF_THESE]) if multi else row.entered_value
         if row.entered_unit:
             units.setdefault(code, row.entered_unit)
     return raw, units

@@ -29,7 +29,7 @@ def test_demo_load_small_study():
 def test_demo_load_refuses_a_study_with_participants():
     assert CliRunner().invoke(demo, ["load", "--participants", "1"]).exit_code == 0
     again = CliRunner().invoke(demo, ["load", "--participants", "1"])
-    assert again.exit_code == 1 and "already holds 1 participants" in again.output
+    assert again.exit_code == 1 and "already holds 1 participant:" in again.output
 
 
 @pytest.mark.django_db(transaction=True)

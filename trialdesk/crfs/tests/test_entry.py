@@ -8,6 +8,7 @@ from django.core import mail
 
 from trialdesk.audit.chain import verify
 from trialdesk.audit.models import AuditEvent
+from trialdesk.core.protocol.models import NONE_OF_THESE
 from trialdesk.crfs.models import ClinicalAlert, FormInstance, ItemValue, Query
 from trialdesk.testing.participants import visit_of, with_revision
 from trialdesk.testing.urls import reverse
@@ -27,7 +28,7 @@ def vitals(**over):
         "temperature": "36,8",
         "temperature__unit": "degC",
         "spo2": "98",
-        "pe_symptoms": "",
+        "pe_symptoms": NONE_OF_THESE,  # required: ticked "None of these"
     }
     data.update(over)
     return {k: v for k, v in data.items() if v is not None}

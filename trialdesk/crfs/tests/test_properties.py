@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from trialdesk.core.protocol import load_protocol
-from trialdesk.core.protocol.models import FieldType
+from trialdesk.core.protocol.models import NONE_OF_THESE, FieldType
 from trialdesk.crfs import engine
 from trialdesk.paths import DEFAULT_PROTOCOL
 from trialdesk.testing.participants import with_revision
@@ -111,8 +111,16 @@ def test_multichoice_accepts_subsets_only(data):
     codes = list(PROTOCOL.codelist(fld.codelist).items)
     picked = data.draw(st.lists(st.sampled_from(codes), max_size=len(codes)))
     parsed = engine.parse_value(PROTOCOL, fld, ["", *picked])  # the page's empty marker
-    assert set(parsed.json) == set(picked)  # [""] is "none ticked", an answer
+    if picked:
+        assert set(parsed.json) == set(picked)
+    else:
+        assert parsed is None  # [""] is no box ticked: not answered
     assert engine.parse_value(PROTOCOL, fld, None) is None
+    none = engine.parse_value(PROTOCOL, fld, ["", NONE_OF_THESE])  # "None of these": an answer
+    assert none is not None and none.json == [] and none.value == frozenset()
+    if picked:
+        with pytest.raises(engine.FieldInvalid, match=f"^{fld.code}: 'None of these' cannot"):
+            engine.parse_value(PROTOCOL, fld, ["", NONE_OF_THESE, *picked])
     extra = data.draw(
         st.text(min_size=1, max_size=8).filter(lambda s: s.strip() and s.strip() not in codes)
     )

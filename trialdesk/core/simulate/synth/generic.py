@@ -5,7 +5,7 @@ study's clinical story. This module knows none: it reads a :class:`Protocol` and
 one participant and one visit/form, ``{field_code: raw text}`` in the syntax the eCRF accepts
 (numbers in :mod:`trialdesk.core.numbers` syntax with the field's decimals and canonical unit,
 ISO dates ``YYYY-MM-DD``, datetimes ``YYYY-MM-DD HH:MM``, times ``HH:MM``, booleans
-``yes``/``no``, choices by code, multichoice as the page posts it: ``["", code, ...]``).
+``yes``/``no``, choices by code, multichoice as the page posts it: ``["", code, ...]``, or ``["", "_none"]`` for "None of these").
 
 How values are chosen (all from the protocol):
 
@@ -65,6 +65,7 @@ import numpy as np
 
 from trialdesk.core.protocol import FieldType, Form, FormField, Protocol
 from trialdesk.core.protocol.checks import product_field
+from trialdesk.core.protocol.models import NONE_OF_THESE
 from trialdesk.core.rules import Expression, Truth, is_missing
 
 RawValue = str | list[str]
@@ -390,7 +391,7 @@ class SynthParticipant:
         roles: Collection[str] = (),
     ) -> dict[str, RawValue]:
         """What a site types on ``form_code`` at ``visit_code``: field code → raw text
-        (multichoice: ``["", code, ...]``). Empty and hidden fields are absent; fields
+        (multichoice: ``["", code, ...]`` or ``["", NONE_OF_THESE]``). Empty and hidden fields are absent; fields
         reserved (``entered_by``) to a role not in ``roles`` are absent."""
         synth, protocol = self.synth, self.synth.protocol
         form = protocol.form(form_code)
@@ -459,7 +460,7 @@ class SynthParticipant:
             elif kind is FieldType.MULTICHOICE:
                 items = list(synth.protocol.codelist(fld.codelist).items) if fld.codelist else []
                 ticked = [c for c in items if rng.random() < 0.3 / len(items)]
-                raw[fld.code] = ["", *ticked]
+                raw[fld.code] = ["", *ticked] if ticked else ["", NONE_OF_THESE]
                 py[fld.code] = frozenset(ticked)
             elif kind is FieldType.TEXT:
                 raw[fld.code] = py[fld.code] = self._text(fld, rng)
