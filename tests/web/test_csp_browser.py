@@ -45,7 +45,7 @@ def _session(browser, live_server, username, width=1280):
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", PASSWORD)
     page.press("input[name=password]", "Enter")
-    page.wait_for_url("**/staff/")
+    page.wait_for_url("**/staff/**")
     return page, console
 
 
@@ -86,7 +86,7 @@ def test_staff_pages_raise_no_csp_violation(live_server, personas, chromium):
     ):
         _visit(page, base + path)
     # htmx at work: inline validation swaps a fragment in.
-    _visit(page, f"{base}/crfs/visit/{d7.pk}/vitals/1/")
+    _visit(page, f"{base}/staff/NCT07183384/crfs/visit/{d7.pk}/vitals/1/")
     _fill(page, "sbp", "400")
     page.locator("#field-sbp .error").wait_for()
     # The language switch submits from a static script (no onchange attribute).
@@ -96,7 +96,7 @@ def test_staff_pages_raise_no_csp_violation(live_server, personas, chromium):
     cookies = {c["name"]: c["value"] for c in page.context.cookies()}
     assert cookies.get("django_language") == "id"
     # The e-consent pad draws from a static script.
-    _visit(page, f"{base}/enrolment/participants/{in_screening.subject_id}/")
+    _visit(page, f"{base}/staff/NCT07183384/enrolment/participants/{in_screening.subject_id}/")
     pad = page.locator("canvas#sig").bounding_box()
     page.mouse.move(pad["x"] + 10, pad["y"] + 10)
     page.mouse.down()

@@ -84,10 +84,10 @@ def test_coordinator_enters_a_complete_day_7_visit(live_server, personas, browse
     page.fill("input[name=username]", "coord_a")
     page.fill("input[name=password]", PASSWORD)
     page.press("input[name=password]", "Enter")
-    page.wait_for_url("**/staff/")
+    page.wait_for_url("**/staff/**")
 
     # Impossible value: inline error from htmx, before any save.
-    page.goto(f"{live_server.url}/crfs/visit/{d7.pk}/vitals/1/")
+    page.goto(f"{live_server.url}/staff/NCT07183384/crfs/visit/{d7.pk}/vitals/1/")
     _fill(page, "sbp", "400")
     error = page.locator("#field-sbp .error")
     error.wait_for()
@@ -108,14 +108,14 @@ def test_coordinator_enters_a_complete_day_7_visit(live_server, personas, browse
     for form_code, values in D7_FORMS.items():
         if form_code == "vitals":
             continue
-        page.goto(f"{live_server.url}/crfs/visit/{d7.pk}/{form_code}/1/")
+        page.goto(f"{live_server.url}/staff/NCT07183384/crfs/visit/{d7.pk}/{form_code}/1/")
         for code, value in values.items():
             _fill(page, code, value)
         page.click("#save-complete")
         page.wait_for_load_state("networkidle")
         assert page.locator("#form-status").inner_text() == "Complete", page.content()[:3000]
 
-    page.goto(f"{live_server.url}/participants/{participant.subject_id}/")
+    page.goto(f"{live_server.url}/staff/NCT07183384/participants/{participant.subject_id}/")
     page.screenshot(path=str(ARTIFACTS / "d7-casebook.png"), full_page=True)
     statuses = dict(FormInstance.objects.filter(visit=d7).values_list("form_code", "status"))
     assert statuses == {code: "complete" for code in D7_FORMS}

@@ -65,31 +65,31 @@ def test_screening_to_dosing_in_the_browser(live_server, browser, personas):
     setup_list(personas)
     base = live_server.url
     coord = _login(browser, base, "coord_a")
-    coord.goto(f"{base}/enrolment/")
+    coord.goto(f"{base}/staff/NCT07183384/enrolment/")
     coord.click("text=Screen a new participant")
     p = Participant.objects.get()
     enter(p, personas["coord_a"], screening_data(today=timezone.localdate()))
-    coord.goto(f"{base}/enrolment/participants/{p.subject_id}/")
+    coord.goto(f"{base}/staff/NCT07183384/enrolment/participants/{p.subject_id}/")
     coord.click("text=Record consent")
     assert "Consent recorded" in coord.content()
     coord.click("text=Assess eligibility from the entered data")
     assert coord.inner_text("#eligibility-result") == "Eligible"
 
     inv = _login(browser, base, "inv_a")
-    inv.goto(f"{base}/enrolment/participants/{p.subject_id}/")
+    inv.goto(f"{base}/staff/NCT07183384/enrolment/participants/{p.subject_id}/")
     inv.fill("input[name=password]", PASSWORD)
     inv.click("text=Sign eligibility")
     assert "Dr. Ayu Investigator" in inv.inner_text("#signature-manifest")
 
-    coord.goto(f"{base}/randomization/participants/{p.subject_id}/")
+    coord.goto(f"{base}/staff/NCT07183384/randomization/participants/{p.subject_id}/")
     coord.click("button:has-text('Randomize')")
     kit = coord.inner_text("#kit-code")
     assert kit and "EXO" not in coord.content() and "PBO" not in coord.content()
 
     pharm = _login(browser, base, "pharm_a")
-    pharm.goto(f"{base}/randomization/pharmacy/")
+    pharm.goto(f"{base}/staff/NCT07183384/randomization/pharmacy/")
     assert kit in pharm.content()
-    pharm.goto(f"{base}/randomization/participants/{p.subject_id}/")
+    pharm.goto(f"{base}/staff/NCT07183384/randomization/participants/{p.subject_id}/")
     assert pharm.inner_text("#arm").split(" ")[0] in {"EXO", "PBO"}
     pharm.fill("input[name=lot]", "GMP-0001")
     pharm.fill("input[name=volume_ml]", "100")
@@ -97,7 +97,7 @@ def test_screening_to_dosing_in_the_browser(live_server, browser, personas):
     assert "prepared" in pharm.content()
 
     now = timezone.localtime()
-    coord.goto(f"{base}/randomization/participants/{p.subject_id}/")
+    coord.goto(f"{base}/staff/NCT07183384/randomization/participants/{p.subject_id}/")
     coord.fill("input[name=volume_ml]", "100")
     # the dose starts after randomization and preparation (a minute ago at most)
     coord.fill("input[name=started_at]", now.strftime("%Y-%m-%d %H:%M"))

@@ -46,3 +46,21 @@
   }
   document.querySelectorAll("canvas[data-signature-for]").forEach(signaturePad);
 })();
+
+// A wide table scrolls inside its own box (<div class="scroll">): while it overflows, the box
+// takes the keyboard focus so that it can be scrolled without a pointer (WCAG 2.1.1).
+(function () {
+  "use strict";
+  function mark() {
+    document.querySelectorAll(".scroll").forEach(function (box) {
+      if (box.scrollWidth > box.clientWidth + 1) {
+        box.setAttribute("tabindex", "0");
+      } else if (box.getAttribute("tabindex") === "0") {
+        box.removeAttribute("tabindex");
+      }
+    });
+  }
+  mark();
+  window.addEventListener("resize", mark);
+  document.addEventListener("htmx:afterSettle", mark);
+})();
