@@ -106,9 +106,9 @@ def test_staff_pages_raise_no_csp_violation(live_server, personas, chromium):
 
     admin, admin_console = _session(chromium, live_server, "admin", width=390)
     for path in (
-        "/accounts/people/",
-        f"/accounts/people/{personas['coord_a'].pk}/",
-        "/accounts/sites/",
+        "/staff/NCT07183384/people/",
+        f"/staff/NCT07183384/people/{personas['coord_a'].pk}/",
+        "/staff/NCT07183384/people/sites/",
     ):
         _visit(admin, base + path)
         overflow = admin.evaluate("document.documentElement.scrollWidth")
@@ -116,5 +116,5 @@ def test_staff_pages_raise_no_csp_violation(live_server, personas, chromium):
     ARTIFACTS.mkdir(exist_ok=True)
     admin.screenshot(path=str(ARTIFACTS / "people-390.png"), full_page=True)
     ustat, ustat_console = _session(chromium, live_server, "ustat")
-    _visit(ustat, base + "/accounts/role-requests/")
+    _visit(ustat, base + "/staff/NCT07183384/people/role-requests/")
     assert _violations(admin_console + ustat_console) == []

@@ -97,6 +97,7 @@ def test_coordinator_enters_a_complete_day_7_visit(live_server, personas, browse
     # Implausible value: a warning inline, a query after saving.
     for code, value in D7_FORMS["vitals"].items():
         _fill(page, code, value)
+    page.check("#id_pe_symptoms input[value='_none']")  # required: "None of these" ticked
     _fill(page, "hr", "135")
     page.locator("#field-hr .warning").wait_for()
     page.click("#save-complete")
