@@ -9,7 +9,8 @@ import os
 
 import pytest
 
-from tests.web.test_data_capture_browser import ARGS, ARTIFACTS, CHROMIUM, _fill
+from tests.web.test_data_capture_browser import ARTIFACTS, _fill
+from trialdesk.testing.browser import CHROMIUM, launched_chromium
 
 pytestmark = [
     pytest.mark.browser,
@@ -19,18 +20,7 @@ pytestmark = [
 
 @pytest.fixture
 def chromium(monkeypatch):
-    from playwright.sync_api import sync_playwright
-
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-            from django.db import connections
-
-            connections.close_all()
+    yield from launched_chromium(monkeypatch)
 
 
 def _session(browser, live_server, username, width=1280):

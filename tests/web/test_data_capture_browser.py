@@ -11,10 +11,9 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
+from trialdesk.testing.browser import CHROMIUM, launched_chromium
+
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]  # fmt: skip
 
 pytestmark = [
     pytest.mark.browser,
@@ -40,24 +39,8 @@ D7_FORMS = {
 
 @pytest.fixture
 def browser_page(monkeypatch):
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an event loop running in this thread; the test's own ORM
-    # calls are still synchronous and single-threaded.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 1600})
-        try:
-            yield page
-        finally:
-            browser.close()
-            # Under Playwright's greenlet the ORM runs in its own context with its own
-            # connection: close it, or PostgreSQL cannot drop the test database.
-            from django.db import connections
-
-            connections.close_all()
+    for browser in launched_chromium(monkeypatch):
+        yield browser.new_page(viewport={"width": 1280, "height": 1600})
 
 
 def _fill(page, code, value):

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.web.test_data_capture_browser import ARGS, CHROMIUM
+from trialdesk.testing.browser import CHROMIUM, launched_chromium
 
 pytestmark = [
     pytest.mark.browser,
@@ -49,18 +49,7 @@ PAGES_OF = {
 
 @pytest.fixture
 def chromium(monkeypatch):
-    from playwright.sync_api import sync_playwright
-
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-            from django.db import connections
-
-            connections.close_all()
+    yield from launched_chromium(monkeypatch)
 
 
 def _study_data(personas) -> dict[str, str]:

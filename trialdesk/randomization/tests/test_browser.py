@@ -13,17 +13,8 @@ from django.utils import timezone
 from trialdesk.enrolment.testing import enter, screening_data
 from trialdesk.participants.models import Participant
 from trialdesk.randomization.tests.helpers import setup_list
+from trialdesk.testing.browser import CHROMIUM, launched_chromium
 from trialdesk.testing.personas import PASSWORD
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 pytestmark = [
     pytest.mark.browser,
@@ -33,22 +24,7 @@ pytestmark = [
 
 @pytest.fixture
 def browser(monkeypatch):
-    # Playwright's sync API runs an event loop in this thread; Django's ORM refuses to run
-    # under it unless told that this test-only use is fine.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
-            # Under Playwright's greenlet the ORM runs with its own connection: close it, or
-            # PostgreSQL cannot drop the test database.
-            from django.db import connections
-
-            connections.close_all()
+    yield from launched_chromium(monkeypatch)
 
 
 def _login(browser, base, username):
