@@ -93,24 +93,6 @@ def _check(client: Client, who: str, method: str, url: str, failures: list) -> N
         failures.append(f"{who} {method.upper()} {url[:160]} -> {response.status_code}")
 
 
-@pytest.fixture
-def fuzz_world(personas, participant_a):
-    from trialdesk.crfs.models import FormInstance
-    from trialdesk.testing.participants import visit_of
-
-    d7 = visit_of(participant_a, "D7")
-    fi = FormInstance.objects.create(visit=d7, participant=participant_a, form_code="vitals")
-    return {
-        "subject_id": participant_a.subject_id,
-        "visit_pk": str(d7.pk),
-        "visit_code": "D7",
-        "form_code": "vitals",
-        "repeat": "1",
-        "pk": str(fi.pk),
-        "item": "hr",
-    }
-
-
 def _clients(personas) -> dict[str, Client]:
     out = {}
     for who in PERSONAS:
@@ -133,25 +115,6 @@ def test_hostile_path_parameters_never_crash(fuzz_world, personas):
                         _check(client, who, method, url, failures)
                         sent += 1
     assert sent > 1000
-    assert not failures, f"{len(failures)} of {sent} requests crashed:\n" + "\n".join(failures[:60])
-
-
-@pytest.mark.slow
-def test_hostile_query_parameters_never_crash(fuzz_world, personas):
-    clients, failures, sent = _clients(personas), [], 0
-    seen = 0
-    for raw, callback in _endpoints():
-        names = _query_names(callback)
-        seen += bool(names)
-        url = _fill(raw, fuzz_world)
-        for name in sorted(names):
-            for value in HOSTILE:
-                query = f"{name}={_quote(value)}"
-                for who, client in clients.items():
-                    for method in ("get", "post"):
-                        _check(client, who, method, f"{url}?{query}", failures)
-                        sent += 1
-    assert seen >= 5, "the enumeration found too few query parameters: it is broken"
     assert not failures, f"{len(failures)} of {sent} requests crashed:\n" + "\n".join(failures[:60])
 
 
