@@ -136,10 +136,8 @@ _CACHE = "_trialdesk_access"
 
 def _only_study_of(user) -> str:
     """The one study `user` holds active roles in; "" for none or several (grants nothing)."""
-    codes = set(
-        Membership.objects.filter(user=user, active=True).values_list("study_id", flat=True)
-    )
-    return codes.pop() if len(codes) == 1 else ""
+    codes = studies_of(user)
+    return codes[0] if len(codes) == 1 else ""
 
 
 def only_study_code() -> str | None:

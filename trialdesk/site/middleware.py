@@ -70,6 +70,11 @@ class SessionTimeout:
         )
 
 
+#: What a study code may look like in a URL (core.protocol.models.Study.id).
+STUDY_CODE = r"(?:NCT\d{8}|[A-Z][A-Z0-9-]{2,31})"
+STUDY_PATH = re.compile(rf"^/(?:staff|api/v1)/(?P<code>{STUDY_CODE})(?:/|$)")
+
+
 class StudyFromURL:
     """Read the study from ``/staff/<study>/…`` or ``/api/v1/<study>/…``.
 
@@ -85,11 +90,11 @@ class StudyFromURL:
 
     def __call__(self, request):
         from trialdesk.accounts.access import _CACHE, Access
-        from trialdesk.site.urls import STUDY_CODE, urlconf_for
+        from trialdesk.site.urls import urlconf_for
         from trialdesk.studies.models import Study
 
         request.study = None
-        match = _study_path(STUDY_CODE).match(request.path_info)
+        match = STUDY_PATH.match(request.path_info)
         if match:
             study = Study.objects.filter(code=match["code"]).first()
             if study is None:
@@ -104,14 +109,3 @@ class StudyFromURL:
             request.study = study
             request.urlconf = urlconf_for(study.code)
         return self.get_response(request)
-
-
-_compiled: dict[str, re.Pattern] = {}
-
-
-def _study_path(code_pattern: str) -> re.Pattern:
-    pattern = _compiled.get(code_pattern)
-    if pattern is None:
-        pattern = re.compile(rf"^/(?:staff|api/v1)/(?P<code>{code_pattern})(?:/|$)")
-        _compiled[code_pattern] = pattern
-    return pattern

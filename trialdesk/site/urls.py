@@ -27,9 +27,6 @@ from trialdesk.site import errors
 from trialdesk.studies import views as study_views
 from trialdesk.visits import urls as visits
 
-#: What a study code may look like in a URL (core.protocol.models.Study.id).
-STUDY_CODE = r"(?:NCT\d{8}|[A-Z][A-Z0-9-]{2,31})"
-
 
 def _with(app_urls, composed: list, namespace: str):
     """An app's own URLs plus the composed pages (trialdesk.desk) shown in its namespace."""

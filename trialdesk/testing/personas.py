@@ -51,7 +51,6 @@ def create_personas(study: str | None = None, personas=None, site_names=None) ->
 
     User = get_user_model()
     why = "named persona (tests and the demo)"
-    sites = {}
     study = resolve_study(study)
     wanted_sites = SITES if site_names is None else site_names
     sites = {}
