@@ -21,6 +21,7 @@ from trialdesk.core.numbers import (
     parse_number_text,
 )
 from trialdesk.core.protocol.models import NONE_OF_THESE, FieldType, Form, FormField
+from trialdesk.core.protocol.sources import RECORD_LABELS, record_of
 from trialdesk.core.rules import Truth, is_missing
 from trialdesk.core.text import FORM_TEXT_DEFAULT
 from trialdesk.core.units import UnitError, convert
@@ -400,6 +401,13 @@ def _branching(protocol, form: Form, result: FormResult, values: dict) -> None:
             if fld.type is FieldType.MULTICHOICE:
                 message += ": tick the answers that apply, or 'None of these'"
             result.missing_required[fld.code] = message
+    for fld in form.fields.values():  # filled from an action's record: missing until recorded
+        if fld.source and fld.required and fld.code not in result.hidden:
+            if values.get(f"{form.code}.{fld.code}") is None:
+                where = RECORD_LABELS.get(record_of(fld.source), "record")
+                result.missing_required[fld.code] = (
+                    f"{fld.code} ({fld.label.en}) comes from the {where}: record that first"
+                )
 
 
 def _derive(protocol, form: Form, result: FormResult, values: dict) -> None:

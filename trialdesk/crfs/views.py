@@ -14,6 +14,7 @@ from trialdesk.accounts.models import Role
 from trialdesk.audit.models import AuditEvent
 from trialdesk.core.numbers import NumberSyntaxError, parse_integer_text
 from trialdesk.core.protocol.models import NONE_OF_THESE, FieldType
+from trialdesk.core.protocol.sources import RECORD_LABELS, record_of
 from trialdesk.core.text import LIMITS
 from trialdesk.crfs import actions, engine
 from trialdesk.crfs.models import ClinicalAlert, FormInstance, ItemValue, Query
@@ -142,6 +143,8 @@ def build_fields(protocol, form, raw, units, result, errors, rows, queries):
                 "required": fld.required,
                 "derived": fld.derived is not None,
                 "system": fld.entry == "system",
+                "record": record_of(fld.source) if fld.source else "",
+                "record_label": _(RECORD_LABELS[record_of(fld.source)]) if fld.source else "",
                 "derived_value": engine.fmt_num(derived)
                 if isinstance(derived, int | float) and not isinstance(derived, bool)
                 else derived,

@@ -16,6 +16,7 @@ from trialdesk.accounts import reauth
 from trialdesk.accounts.access import require_at
 from trialdesk.accounts.models import Role
 from trialdesk.audit.actions import record
+from trialdesk.crfs.actions.sourced import fill_from_record
 from trialdesk.enrolment import eligibility, pdf, services
 from trialdesk.enrolment.models import (
     Consent,
@@ -166,10 +167,6 @@ def _failed_signature(user, role, participant, assessment, why: str) -> None:
         _audit("sign", user, role, participant, assessment, new={"signed": False}, reason=why)
 
 
-#: The screening eCRF's own "investigator confirms eligibility" item (entered_by: investigator).
-SIGNOFF_ITEM = "screening.investigator_signoff"
-
-
 def do_confirm_eligibility(
     assessment: EligibilityAssessment,
     acting_user,
@@ -202,11 +199,6 @@ def do_confirm_eligibility(
     current = eligibility.values_hash(get_protocol(participant), values)
     if current != assessment.values_sha256:
         raise EnrolmentError("data changed after this assessment: assess again, then sign")
-    if values.get(SIGNOFF_ITEM) is False:  # the eCRF item and the signature must agree
-        raise EnrolmentError(
-            f"the screening form records {SIGNOFF_ITEM} (investigator confirms eligibility) = "
-            "no: correct that item first, or do not sign"
-        )
     with transaction.atomic(durable=True):
         sig = EligibilitySignature.objects.create(
             assessment=assessment,
@@ -229,6 +221,15 @@ def do_confirm_eligibility(
                 "meaning": meaning,
                 "values_sha256": assessment.values_sha256,
             },
+        )
+        # The eCRF's "investigator confirms eligibility" item is this signature (one record).
+        fill_from_record(
+            participant,
+            "eligibility",
+            {"signed": True, "signed_at": sig.signed_at},
+            acting_user,
+            role,
+            reason=f"eligibility signed by {sig.printed_name}",
         )
     return sig
 
@@ -310,6 +311,19 @@ def do_record_consent(
                 "witness": witness_name,
                 "pdf_sha256": digest,
             },
+        )
+        fill_from_record(
+            participant,
+            "consent",
+            {
+                "consented_at": consented_at,
+                "version": version,
+                "obtained_by": acting_user.display_name(),
+                "witness_present": bool(witness_name.strip()),
+            },
+            acting_user,
+            role,
+            reason=f"consent version {version} recorded",
         )
     return row
 

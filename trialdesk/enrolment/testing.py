@@ -27,7 +27,8 @@ def screening_data(
             "alcohol_active": "no",
             "drug_addiction": "no",
             "able_to_consent": "yes",
-            # investigator_signoff is the investigator's own item (entered_by: investigator)
+            # pe_diagnosis_confirmed is the investigator's own item (entered_by: investigator);
+            # investigator_signoff is filled by the eligibility signature (source)
         },
         "demog": {
             "gravida": "1",
@@ -49,13 +50,8 @@ def screening_data(
             "sf_pulmonary_edema": "no",
             "sf_cerebral_visual": "no",
         },
-        "consent": {
-            "consent_datetime": f"{today.isoformat()} 08:00",
-            "consent_version": "ICF-2.0",
-            "participant_signed": "yes",
-            "copy_given": "yes",
-            "obtained_by": "Siti",
-        },
+        # Time, version and who obtained it come from the consent record (do_record_consent).
+        "consent": {"participant_signed": "yes", "copy_given": "yes"},
     }
     for key, value in overrides.items():
         form, field = key.split(".")
@@ -66,9 +62,10 @@ def screening_data(
     return data
 
 
-def enter(participant, user, data: dict[str, dict[str, str]]) -> None:
-    """Save the forms as ``user``, leaving out items the protocol reserves to a role ``user``
-    does not hold (``entered_by``: the investigator's sign-off item for a coordinator)."""
+def enter(participant, user, data: dict[str, dict[str, str]], investigator=None) -> None:
+    """Save the forms as ``user``; items the protocol reserves to a role ``user`` does not hold
+    (``entered_by: investigator``) are then saved by ``investigator`` (default: the site's
+    first active investigator), as a site works."""
     from trialdesk.crfs.actions import do_save_form, reserved_fields
     from trialdesk.studies.registry import get_protocol
     from trialdesk.visits.models import Visit
@@ -80,6 +77,23 @@ def enter(participant, user, data: dict[str, dict[str, str]]) -> None:
             reserved = reserved_fields(protocol.form(form), user, participant.site_id)
             raw = {k: v for k, v in data[form].items() if k not in reserved}
             do_save_form(visit, form, user, raw=raw, reason="test data")
+            if any(k in reserved for k in data[form]):
+                other = investigator or _investigator_at(participant.site)
+                do_save_form(visit, form, other, raw=data[form], reason="test data")
+
+
+def _investigator_at(site):
+    from trialdesk.accounts.models import Membership, Role
+
+    m = (
+        Membership.objects.filter(site=site, role=Role.INVESTIGATOR, active=True)
+        .select_related("user")
+        .order_by("pk")
+        .first()
+    )
+    if m is None:
+        raise LookupError(f"no investigator at site {site.code}")
+    return m.user
 
 
 def screened(site, coordinator, *, data=None, **kw):

@@ -64,10 +64,10 @@ def test_the_old_dosing_form_warned_and_the_study_protocol_does_not(tmp_path: Pa
     text = DEFAULT_PROTOCOL.read_text(encoding="utf-8")
     assert "product_lot" not in text and not protocol_warnings(load_protocol(DEFAULT_PROTOCOL))
     old = text.replace(
-        "      route:\n        type: choice\n        codelist: route\n",
+        "      route:\n        type: choice\n",
         "      product_lot:\n        type: text\n        max_length: 40\n"
         "        label: {en: Product lot, id: Lot produk}\n"
-        "      route:\n        type: choice\n        codelist: route\n",
+        "      route:\n        type: choice\n",
         1,
     )
     assert "product_lot" in old

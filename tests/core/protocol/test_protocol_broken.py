@@ -478,7 +478,7 @@ CASES = [
         "entered-by-unknown-role",
         "        entered_by: investigator\n",
         "        entered_by: investigatr\n",
-        "forms.screening.fields.investigator_signoff.entered_by",
+        "forms.screening.fields.pe_diagnosis_confirmed.entered_by",
         "investigator",
         "entered_by: investigatr",
     ),

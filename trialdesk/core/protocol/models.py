@@ -296,8 +296,11 @@ class FormField(Keyed):
 
     Limits are in the canonical ``unit``. ``derived`` fields are computed from their
     expression and never entered; ``entry: system`` fields are filled by software from other
-    records (e.g. the baseline calibrator of a qPCR run). ``entered_by`` names the one role
-    that may set or change the value (e.g. ``investigator`` for an investigator's
+    records (e.g. the baseline calibrator of a qPCR run). ``source`` names the action record a
+    system field is filled from (``consent.consented_at``, ``dosing.route``; the list is
+    ``core.protocol.sources.RECORD_SOURCES``): the fact is recorded once, by its action, and
+    the item shows it read-only; ``source`` implies ``entry: system``. ``entered_by`` names the
+    one role that may set or change the value (e.g. ``investigator`` for an investigator's
     confirmation); unset, any data-entry role may.
     """
 
@@ -320,6 +323,7 @@ class FormField(Keyed):
     show_if: str | None = None
     derived: str | None = None
     entry: Literal["site", "system"] = "site"
+    source: str | None = None
     entered_by: RoleCode | None = None
     identifier: bool = False
     #: Whether the value tells the study product or arm (a lot, batch, product name):
@@ -327,6 +331,36 @@ class FormField(Keyed):
     #: unset lets ``trialdesk protocol check`` judge by name (``checks.product_field``).
     unblinding: bool | None = None
     sdtm: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _source_is_system_entry(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and data.get("source") is not None and "entry" not in data:
+            return {**data, "entry": "system"}
+        return data
+
+    @model_validator(mode="after")
+    def _source_is_known(self) -> FormField:
+        if self.source is None:
+            return self
+        from trialdesk.core.protocol.sources import RECORD_SOURCES
+
+        allowed = RECORD_SOURCES.get(self.source)
+        if allowed is None:
+            raise ValueError(
+                f"source {self.source!r} is not a record attribute; allowed: "
+                + ", ".join(RECORD_SOURCES)
+            )
+        if self.type.value not in allowed:
+            raise ValueError(
+                f"source {self.source!r} fills {' or '.join(allowed)} fields, not {self.type.value}"
+            )
+        if self.entry != "system" or self.derived or self.entered_by:
+            raise ValueError(
+                f"source {self.source!r}: an item filled from a record is not entered or "
+                "derived (remove entry: site, derived and entered_by)"
+            )
+        return self
 
     @property
     def is_numeric(self) -> bool:

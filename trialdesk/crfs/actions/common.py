@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from trialdesk.accounts.models import Role
 from trialdesk.audit.actions import record
+from trialdesk.core.protocol.sources import RECORD_LABELS, record_of
 from trialdesk.core.text import TextTooLong, check_text
 from trialdesk.crfs import engine
 from trialdesk.crfs.models import (
@@ -93,6 +94,12 @@ def unexpected_fields(form, values=(), units=()) -> dict[str, str]:
             problems[key] = f"{key}: form {form.code} has no such field"
         elif fld.derived:
             problems[key] = f"{key}: a derived value, calculated by the system; it cannot be sent"
+        elif fld.source:
+            where = RECORD_LABELS.get(record_of(fld.source), "record")
+            problems[key] = (
+                f"{key}: filled from the {where}; it cannot be entered here (record or "
+                f"correct it on the {where})"
+            )
         elif fld.entry != "site":
             problems[key] = f"{key}: a system field, set by the system; it cannot be sent"
     for key in units:

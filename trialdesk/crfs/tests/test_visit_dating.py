@@ -12,6 +12,7 @@ from trialdesk.testing.participants import make_participant, visit_of
 
 def _screening(today: dt.date) -> dict:
     raw = screening_data(today=today)["screening"]
+    raw.pop("pe_diagnosis_confirmed")  # the investigator's own item (entered_by)
     return {**raw, "visit_date": today.isoformat()}
 
 

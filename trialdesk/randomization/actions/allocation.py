@@ -13,6 +13,7 @@ from trialdesk.core.randomization import (
     level_counts,
     minimization_assign,
 )
+from trialdesk.crfs.actions.sourced import fill_from_record
 from trialdesk.enrolment import services as enrolment
 from trialdesk.enrolment.models import ScreeningEntry
 from trialdesk.participants.actions import set_status
@@ -96,6 +97,18 @@ def do_randomize_participant(
             reason=reason or "randomized",
         )
         set_status(locked, Participant.Status.ENROLLED, acting_user, reason="randomized")
+        fill_from_record(
+            locked,
+            "allocation",
+            {
+                "randomization_number": allocation.randomization_number,
+                "kit_code": allocation.kit_code,
+                "allocated_at": allocation.allocated_at,
+            },
+            acting_user,
+            role,
+            reason=f"randomized as {allocation.randomization_number}",
+        )
         ScreeningEntry.objects.filter(participant=locked).update(
             outcome=ScreeningEntry.Outcome.ENROLLED, closed_at=timezone.now()
         )

@@ -12,6 +12,7 @@ from django.utils import timezone
 from trialdesk.accounts.access import Access, require_at
 from trialdesk.accounts.models import Role
 from trialdesk.audit.actions import blinded, record
+from trialdesk.crfs.actions.sourced import fill_from_record
 from trialdesk.enrolment import services as enrolment
 from trialdesk.participants.actions import set_anchor_date
 from trialdesk.participants.models import Participant
@@ -63,6 +64,14 @@ def do_record_preparation(
                 "lot": "recorded (unblinded)",
                 "lot_digest": blinded("lot", row, row.lot),
             },
+        )
+        fill_from_record(
+            participant,
+            "preparation",
+            {"volume_ml": row.volume_ml, "prepared_at": prepared_at},
+            acting_user,
+            role,
+            reason=f"kit {allocation.kit_code} prepared",
         )
     return row
 
@@ -173,6 +182,20 @@ def do_record_dosing(
         )
         set_anchor_date(
             locked, timezone.localtime(started_at).date(), acting_user, reason="day 0 = dosing"
+        )
+        fill_from_record(
+            locked,
+            "dosing",
+            {
+                "route": route,
+                "volume_ml": row.volume_ml,
+                "started_at": started_at,
+                "stopped_at": stopped_at,
+                "interrupted": interrupted,
+            },
+            acting_user,
+            role,
+            reason=f"dose of kit {allocation.kit_code} recorded",
         )
     return row
 
