@@ -18,7 +18,7 @@ from django.http import StreamingHttpResponse
 from django.shortcuts import render
 from django_tables2 import RequestConfig
 
-from trialdesk.accounts.access import get_access, require_role
+from trialdesk.accounts.access import get_access, require_role, role_at
 from trialdesk.accounts.models import Role
 from trialdesk.audit.actions import events_of_study, record
 from trialdesk.audit.export import safe_cell
@@ -81,6 +81,7 @@ def _audit_export(request, what: str, filters: dict) -> None:
         record(
             "export",
             actor=request.user,
+            role=role_at(request.user, None, study=request.study.pk),
             study=request.study,
             object_type="audit.trail",
             object_id=what,
