@@ -37,10 +37,10 @@ CLINICAL = ("home", "participants", "casebook", "ecrf", "worklist", "queries", "
             "randomization")  # fmt: skip
 # Each persona's main pages: those its role opens (the others answer 403).
 PAGES_OF = {
-    "coord_a": CLINICAL,
-    "inv_a": CLINICAL,
-    "monitor": CLINICAL,
-    "dm": CLINICAL,
+    "coord_a": (*CLINICAL, "deviations"),
+    "inv_a": (*CLINICAL, "deviations"),
+    "monitor": (*CLINICAL, "deviations", "trail"),
+    "dm": (*CLINICAL, "deviations", "trail"),
     "pharm_a": ("home", "screening", "randomization"),
     "stat": ("home",),
     "admin": ("home", "people"),
@@ -81,6 +81,8 @@ def _study_data(personas) -> dict[str, str]:
         "screening": f"{STUDY}/enrolment/",
         "randomization": f"{STUDY}/randomization/",
         "people": f"{STUDY}/people/",
+        "deviations": f"{STUDY}/visits/deviations/",
+        "trail": f"{STUDY}/audit/",
     }
 
 

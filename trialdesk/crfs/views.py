@@ -485,14 +485,26 @@ def query_step(request, pk: int):
 
 @require_role(*READ_ROLES)
 def query_list(request):
+    """The queries at the person's sites: searched by text, filtered by state, form, site and
+    age, sorted, 25 a page; each with its age in days and whom it waits for."""
+    from django_tables2 import RequestConfig
+
+    from trialdesk.crfs.lists import PER_PAGE, QueryFilter, QueryTable
     from trialdesk.participants.scoping import visible_participants
 
-    status = request.GET.get("status", "open")
-    qs = Query.objects.filter(participant__in=visible_participants(request)).select_related(
-        "form__visit", "participant"
+    protocol = get_protocol(request.study)
+    qs = Query.objects.filter(
+        participant__in=visible_participants(request).filter(study=request.study)
+    ).select_related("form__visit", "participant", "opened_by")
+    filterset = QueryFilter(
+        request.GET,
+        queryset=qs,
+        forms=[(code, _label(f.label)) for code, f in protocol.forms.items()],
+        sites=get_access(request).sites(*READ_ROLES).order_by("code"),
     )
-    qs = qs.exclude(status="closed") if status == "open" else qs
-    return render(request, "crfs/queries.html", {"queries": qs[:500], "status": status})
+    table = QueryTable(filterset.qs)
+    RequestConfig(request, paginate={"per_page": PER_PAGE}).configure(table)
+    return render(request, "crfs/queries.html", {"filter": filterset, "table": table})
 
 
 @require_role(Role.INVESTIGATOR)

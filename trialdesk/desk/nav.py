@@ -23,6 +23,8 @@ LINKS = (
     ("randomization:overview", _("Randomization")),
     ("randomization:pharmacy", _("Pharmacy")),
     ("crfs:data-quality", _("Data quality")),
+    ("visits:deviations", _("Deviations")),
+    ("audit:trail", _("Audit trail")),
     ("people:people", _("People")),
     ("people:sites", _("Sites")),
     ("people:role-requests", _("Role requests")),

@@ -20,6 +20,7 @@ from django.http import Http404, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import get_script_prefix
 from django.utils.translation import gettext, ngettext
+from django_tables2 import RequestConfig
 
 from trialdesk.accounts.access import get_access, require_role, studies_of
 from trialdesk.accounts.models import Membership, Role, RoleRequest, Site
@@ -27,6 +28,7 @@ from trialdesk.audit.actions import events_of_study, record
 from trialdesk.audit.export import FORMATS, parse_day, stream
 from trialdesk.crfs.actions import forms_at_visit
 from trialdesk.crfs.models import ClinicalAlert, FormInstance, Query
+from trialdesk.desk.lists import PER_PAGE, ParticipantFilter, ParticipantTable
 from trialdesk.enrolment.models import EligibilityAssessment
 from trialdesk.participants.models import Participant
 from trialdesk.participants.scoping import (
@@ -198,13 +200,29 @@ def capture_counts(request) -> dict | None:
 
 @require_role(*READ_ROLES)
 def participant_list(request):
-    rows = visible_participants(request).annotate(
-        open_queries=Count("queries", filter=~Q(queries__status="closed"), distinct=True),
-        open_alerts=Count("alerts", filter=Q(alerts__acknowledged_at__isnull=True), distinct=True),
+    """The participants at the person's sites: searched by Study ID, filtered by site and
+    status, sorted by any column, 25 a page (desk.lists)."""
+    access = get_access(request)
+    rows = (
+        visible_participants(request)
+        .filter(study=request.study)
+        .annotate(
+            open_queries=Count("queries", filter=~Q(queries__status="closed"), distinct=True),
+            open_alerts=Count(
+                "alerts", filter=Q(alerts__acknowledged_at__isnull=True), distinct=True
+            ),
+        )
     )
-    can_register = bool(get_access(request).sites(*ENTRY_ROLES).exists())
+    filterset = ParticipantFilter(
+        request.GET or None, queryset=rows, sites=access.sites(*READ_ROLES).order_by("code")
+    )
+    table = ParticipantTable(filterset.qs)
+    RequestConfig(request, paginate={"per_page": PER_PAGE}).configure(table)
+    can_register = bool(access.sites(*ENTRY_ROLES).exists())
     return render(
-        request, "desk/participant_list.html", {"participants": rows, "can_register": can_register}
+        request,
+        "desk/participant_list.html",
+        {"filter": filterset, "table": table, "can_register": can_register},
     )
 
 

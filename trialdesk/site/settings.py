@@ -99,6 +99,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "axes",
     "csp",
+    "django_filters",
+    "django_tables2",
     "trialdesk.accounts",
     "trialdesk.audit",
     "trialdesk.studies",

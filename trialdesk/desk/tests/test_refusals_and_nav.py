@@ -219,6 +219,7 @@ EXPECTED_NAV = {
         "crfs:queries",
         "enrolment:log",
         "randomization:overview",
+        "visits:deviations",
     },
     "inv_a": {
         "participants:list",
@@ -227,6 +228,7 @@ EXPECTED_NAV = {
         "enrolment:log",
         "visits:to-sign",
         "randomization:overview",
+        "visits:deviations",
     },
     "monitor": {
         "participants:list",
@@ -234,6 +236,8 @@ EXPECTED_NAV = {
         "crfs:queries",
         "enrolment:log",
         "randomization:overview",
+        "visits:deviations",
+        "audit:trail",
     },
     "dm": {
         "participants:list",
@@ -242,6 +246,8 @@ EXPECTED_NAV = {
         "enrolment:log",
         "randomization:overview",
         "crfs:data-quality",
+        "visits:deviations",
+        "audit:trail",
     },
     "pharm_a": {"enrolment:log", "randomization:overview", "randomization:pharmacy"},
     "stat": set(),
