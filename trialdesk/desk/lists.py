@@ -264,11 +264,18 @@ def deviation_rows(events, protocol) -> list[dict]:
     for e in events:
         new = e.new_value if isinstance(e.new_value, dict) else {}
         what = str(new.get("deviation", ""))
-        form_code = what.split(".", 1)[0] if "." in what.split(":", 1)[0] else ""
+        form_code = new.get("form") or (
+            what.split(".", 1)[0] if "." in what.split(":", 1)[0] else ""
+        )
         form_spec = protocol.forms.get(form_code)
         kind, days, entered, window = "other", None, "", ""
         match = _WINDOW.search(what)
-        if match:
+        if new.get("type") == "out_of_window":  # structured (since the deviation log)
+            early, late = int(new.get("days_early") or 0), int(new.get("days_late") or 0)
+            kind, days = ("early", early) if early else ("late", late)
+            entered = str(new.get("date", ""))
+            window = f"{new.get('earliest', '')} – {new.get('latest', '')}"
+        elif match:  # events written before the structured fields: read from the text
             day = dt.date.fromisoformat(match["day"])
             earliest = dt.date.fromisoformat(match["earliest"])
             latest = dt.date.fromisoformat(match["latest"])

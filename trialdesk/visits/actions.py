@@ -85,9 +85,24 @@ def window_problem(visit: Visit, day: dt.date) -> str:
     )
 
 
-def record_deviation(visit: Visit, acting_user, *, what: str, reason: str) -> None:
+def window_facts(visit: Visit, day: dt.date) -> dict:
+    """The structured part of an out-of-window deviation (read by the deviation log)."""
+    return {
+        "type": "out_of_window",
+        "date": day,
+        "earliest": visit.earliest_date,
+        "latest": visit.latest_date,
+        "days_early": max(0, (visit.earliest_date - day).days),
+        "days_late": max(0, (day - visit.latest_date).days),
+    }
+
+
+def record_deviation(
+    visit: Visit, acting_user, *, what: str, reason: str, facts: dict | None = None
+) -> None:
     """A protocol deviation (e.g. data of a visit dated outside its window), in the audit
-    trail under ``visits.deviation``, inside the caller's action."""
+    trail under ``visits.deviation``, inside the caller's action. ``facts`` are its structured
+    fields (``window_facts``: type, date, window, days early or late; the form and item)."""
     record(
         "create",
         actor=acting_user,
@@ -96,7 +111,7 @@ def record_deviation(visit: Visit, acting_user, *, what: str, reason: str) -> No
         object_type="visits.deviation",
         object_id=f"visit:{visit.pk}",
         participant=visit.participant.subject_id,
-        new={"visit": visit.code, "deviation": what},
+        new={"visit": visit.code, "deviation": what, **(facts or {})},
         reason=reason or "recorded when the data were saved",
     )
 

@@ -37,7 +37,13 @@ from trialdesk.crfs.values import form_context
 from trialdesk.participants.withdrawal import ConsentError, refuse_after_withdrawal
 from trialdesk.studies.registry import get_protocol
 from trialdesk.studies.timezones import site_zone
-from trialdesk.visits.actions import VisitError, record_deviation, record_visit_date, window_problem
+from trialdesk.visits.actions import (
+    VisitError,
+    record_deviation,
+    record_visit_date,
+    window_facts,
+    window_problem,
+)
 
 
 def do_save_form(
@@ -135,7 +141,10 @@ def _date_the_visit(form, visit, result, user, reason: str, outcome) -> None:
     if code in outcome.changed:
         problem = window_problem(visit, day)
         if problem:
-            record_deviation(visit, user, what=f"{form.code}.{code}: {problem}", reason=reason)
+            facts = {**window_facts(visit, day), "form": form.code, "item": code}
+            record_deviation(
+                visit, user, what=f"{form.code}.{code}: {problem}", reason=reason, facts=facts
+            )
             outcome.warnings.append(f"{problem}: saved, and recorded as a protocol deviation")
     if visit.actual_date is None and day <= dt.date.today():
         try:

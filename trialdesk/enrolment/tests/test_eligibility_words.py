@@ -16,7 +16,6 @@ from trialdesk.accounts.models import Site
 from trialdesk.audit.models import AuditEvent
 from trialdesk.crfs.models import FormInstance, ItemValue
 from trialdesk.enrolment.actions import (
-    EnrolmentError,
     do_assess_eligibility,
     do_confirm_eligibility,
 )
