@@ -64,3 +64,40 @@
   window.addEventListener("resize", mark);
   document.addEventListener("htmx:afterSettle", mark);
 })();
+
+// htmx leaves a 4xx/5xx answer unswapped, so a refused live check (session ended, role
+// withdrawn, form locked meanwhile) would pass in silence. Show the refusal's own reason (the
+// page in the layout says why and whom to ask) above the content, and keep what was typed.
+(function () {
+  "use strict";
+  function notice(text) {
+    var main = document.querySelector("main") || document.body;
+    var box = document.getElementById("htmx-refusal");
+    if (!box) {
+      box = document.createElement("p");
+      box.id = "htmx-refusal";
+      box.className = "error";
+      box.setAttribute("role", "alert");
+      main.insertBefore(box, main.firstChild);
+    }
+    box.textContent = text;
+  }
+  document.addEventListener("htmx:responseError", function (event) {
+    var xhr = event.detail.xhr;
+    var reason = "";
+    try {
+      var doc = new DOMParser().parseFromString(xhr.responseText, "text/html");
+      var el = doc.querySelector("[role=alert]") || doc.querySelector("h1");
+      reason = el ? el.textContent.trim() : "";
+    } catch (e) {
+      reason = "";
+    }
+    notice(
+      (reason || "The server refused this request (" + xhr.status + ").") +
+        " Nothing was lost from the form: reload the page or log in again, then save."
+    );
+  });
+  document.addEventListener("htmx:sendError", function () {
+    notice("The server could not be reached. Nothing was lost from the form: save again when the connection is back.");
+  });
+})();
