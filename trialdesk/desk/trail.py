@@ -223,6 +223,8 @@ def describe(events, protocol) -> list[Described]:
         else:
             old, new = _plain(e.old_value), _plain(e.new_value)
         verb = words.get(e.action, e.action)
+        if e.object_type == "crfs.itemvalue":  # a value is entered, changed or cleared
+            verb = {"create": _("entered"), "delete": _("cleared")}.get(e.action, verb)
         out.append(
             Described(
                 seq=e.seq,

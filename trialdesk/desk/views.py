@@ -29,6 +29,7 @@ from trialdesk.audit.export import FORMATS, parse_day, stream
 from trialdesk.crfs.actions import forms_at_visit
 from trialdesk.crfs.models import ClinicalAlert, FormInstance, Query
 from trialdesk.desk.lists import PER_PAGE, ParticipantFilter, ParticipantTable
+from trialdesk.desk.trail import describe
 from trialdesk.enrolment.models import EligibilityAssessment
 from trialdesk.participants.models import Participant
 from trialdesk.participants.scoping import (
@@ -457,8 +458,9 @@ def participant_trail(request, subject_id: str):
     if action:
         events = events.filter(action=action)
     page = Paginator(events, 200).get_page(request.GET.get("page"))
+    rows = describe(page.object_list, get_protocol(request.study))  # in words, as the study trail
     return render(
         request,
         "desk/participant_trail.html",
-        {"participant": participant, "page": page, "action": action},
+        {"participant": participant, "page": page, "rows": rows, "action": action},
     )

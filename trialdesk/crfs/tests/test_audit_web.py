@@ -44,8 +44,10 @@ def test_participant_trail_is_reviewable_and_site_scoped(login, participant_a):
     )
     trail = reverse("audit:participant", args=[participant_a.subject_id])
     page = login("monitor").get(trail).content.decode()
-    assert "crfs.itemvalue" in page and "coord_a" in page
+    # In words: the action, the visit and form as the protocol names them, value with unit.
+    assert "value entered" in page and "coord_a" in page and "crfs.itemvalue" not in page
+    assert "Day 7" in page and "Vital signs" in page and "mmHg" in page
     assert "Ani Lestari" not in page and "RM-123456" not in page  # identity never in the trail
-    assert "crfs.itemvalue" not in login("monitor").get(trail + "?action=status").content.decode()
+    assert "value entered" not in login("monitor").get(trail + "?action=status").content.decode()
     assert login("coord_b").get(trail).status_code == 404
     assert login("dsmb").get(trail).status_code == 403
