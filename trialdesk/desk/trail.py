@@ -137,7 +137,15 @@ def _plain(value) -> str:
         return "; ".join(f"{k}: {_plain(v)}" for k, v in value.items() if v is not None)
     if isinstance(value, list):
         return ", ".join(_plain(v) for v in value)
+    if isinstance(value, str) and _ISO_INSTANT.fullmatch(value):
+        try:  # an instant in the payload: shown as the trail's other times, in UTC
+            return utc_text(dt.datetime.fromisoformat(value.replace("Z", "+00:00")))
+        except ValueError:
+            return value
     return str(value)
+
+
+_ISO_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})")
 
 
 def describe(events, protocol) -> list[Described]:
@@ -218,7 +226,11 @@ def describe(events, protocol) -> list[Described]:
             form_text = _label(form_spec.label) if form_spec is not None else fi.form_code
             if fi.repeat > 1:
                 form_text += f" #{fi.repeat}"
-        if e.object_type == "crfs.itemvalue":
+        if e.object_type == "crfs.itemvalue" and field is not None and field.identifier:
+            # Personal data (identifier: true): the trail says that it changed, not to what.
+            hidden = _("(identifying data, not shown)")
+            old, new = (hidden if e.old_value else ""), (hidden if e.new_value else "")
+        elif e.object_type == "crfs.itemvalue":
             old, new = _value_text(e.old_value, field), _value_text(e.new_value, field)
         else:
             old, new = _plain(e.old_value), _plain(e.new_value)

@@ -10,8 +10,11 @@ from django.db.models import Max
 from trialdesk.accounts.access import role_at
 from trialdesk.audit.actions import record
 from trialdesk.participants.withdrawal import ConsentError, refuse_after_withdrawal
+from trialdesk.visits.deviations import record_deviation, window_facts, window_problem
 from trialdesk.visits.models import Visit
 from trialdesk.visits.services import protocol_visits
+
+__all__ = ["VisitError", "record_deviation", "window_facts", "window_problem"]
 
 
 class VisitError(ValueError):
@@ -43,9 +46,20 @@ def _refuse_if_withdrawn(participant, on_date) -> None:
 def do_record_visit_date(
     visit: Visit, actual_date: dt.date, acting_user, *, reason: str = ""
 ) -> Visit:
-    """Record when the visit took place. Changing a recorded date needs a reason."""
+    """Record when the visit took place. Changing a recorded date needs a reason. A date
+    outside the visit's window is kept and recorded as a protocol deviation."""
     with transaction.atomic(durable=True):
-        return record_visit_date(visit, actual_date, acting_user, reason=reason)
+        visit = record_visit_date(visit, actual_date, acting_user, reason=reason)
+        problem = window_problem(visit, actual_date)
+        if problem:
+            record_deviation(
+                visit,
+                acting_user,
+                what=f"visit date: {problem}",
+                reason=reason or "visit dated",
+                facts=window_facts(visit, actual_date),
+            )
+        return visit
 
 
 def record_visit_date(
@@ -71,49 +85,6 @@ def record_visit_date(
         reason or "visit date recorded",
     )
     return visit
-
-
-def window_problem(visit: Visit, day: dt.date) -> str:
-    """Why ``day`` is outside the visit's window ("" when inside, or the visit has none)."""
-    if visit.earliest_date is None or visit.latest_date is None:
-        return ""
-    if visit.earliest_date <= day <= visit.latest_date:
-        return ""
-    return (
-        f"{day:%Y-%m-%d} is outside visit {visit.code}'s window "
-        f"({visit.earliest_date:%Y-%m-%d} to {visit.latest_date:%Y-%m-%d})"
-    )
-
-
-def window_facts(visit: Visit, day: dt.date) -> dict:
-    """The structured part of an out-of-window deviation (read by the deviation log)."""
-    return {
-        "type": "out_of_window",
-        "date": day,
-        "earliest": visit.earliest_date,
-        "latest": visit.latest_date,
-        "days_early": max(0, (visit.earliest_date - day).days),
-        "days_late": max(0, (day - visit.latest_date).days),
-    }
-
-
-def record_deviation(
-    visit: Visit, acting_user, *, what: str, reason: str, facts: dict | None = None
-) -> None:
-    """A protocol deviation (e.g. data of a visit dated outside its window), in the audit
-    trail under ``visits.deviation``, inside the caller's action. ``facts`` are its structured
-    fields (``window_facts``: type, date, window, days early or late; the form and item)."""
-    record(
-        "create",
-        actor=acting_user,
-        role=role_at(acting_user, visit.participant.site),
-        site=visit.participant.site,
-        object_type="visits.deviation",
-        object_id=f"visit:{visit.pk}",
-        participant=visit.participant.subject_id,
-        new={"visit": visit.code, "deviation": what, **(facts or {})},
-        reason=reason or "recorded when the data were saved",
-    )
 
 
 def do_mark_visit_missed(visit: Visit, acting_user, *, reason: str) -> Visit:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from trialdesk.audit.actions import record
+from trialdesk.visits.deviations import record_deviation, window_facts, window_problem
 from trialdesk.visits.models import Visit
 
 
@@ -27,7 +28,7 @@ def _window(spec, anchor: dt.date | None) -> dict:
     }
 
 
-def _ensure(participant, spec, sequence: int, acting_user) -> bool:
+def _ensure(participant, spec, sequence: int, acting_user, deviation_actor=None) -> bool:
     """Create the visit if missing, else refresh its window dates; True if anything changed."""
     wanted = _window(spec, participant.anchor_date)
     visit = Visit.objects.filter(participant=participant, code=spec.code, repeat=1).first()
@@ -47,6 +48,17 @@ def _ensure(participant, spec, sequence: int, acting_user) -> bool:
         return False
     Visit.objects.filter(pk=visit.pk).update(**wanted)
     _audit("change", visit, acting_user, old, wanted)
+    for k, v in wanted.items():
+        setattr(visit, k, v)
+    problem = window_problem(visit, visit.actual_date) if visit.actual_date else ""
+    if problem:  # already dated, and the new window leaves it out (e.g. day 0 set later)
+        record_deviation(
+            visit,
+            deviation_actor,
+            what=f"visit date: {problem}",
+            reason="the visit window moved when day 0 was set",
+            facts=window_facts(visit, visit.actual_date),
+        )
     return True
 
 
@@ -72,20 +84,22 @@ def create_initial_visits(participant, acting_user=None) -> int:
     return changed
 
 
-def schedule_visits(participant, acting_user=None) -> int:
+def schedule_visits(participant, acting_user=None, *, deviation_actor=None) -> int:
     """Create every scheduled visit with its target date and window (idempotent).
 
     Called inside another action's transaction once `participant.anchor_date` is set; a changed
-    anchor moves the windows of all visits (each move audited). Returns how many rows changed.
+    anchor moves the windows of all visits (each move audited); a visit already dated that the
+    new window leaves out is recorded as a protocol deviation, by ``deviation_actor`` (the
+    person whose action set day 0). Returns how many rows changed.
     """
     changed = 0
     for sequence, spec in enumerate(protocol_visits(participant)):
         if spec.scheduled and spec.day is not None:
-            changed += _ensure(participant, spec, sequence, acting_user)
+            changed += _ensure(participant, spec, sequence, acting_user, deviation_actor)
     return changed
 
 
 def schedule_on_anchor(participant, acting_user) -> None:
     """participants' ``on_anchor_set`` hook: the schedule follows day 0 (system-written, as the
     windows are derived from the protocol, not entered by the acting user)."""
-    schedule_visits(participant)
+    schedule_visits(participant, deviation_actor=acting_user)

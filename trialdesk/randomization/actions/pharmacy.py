@@ -23,6 +23,7 @@ from trialdesk.randomization.models import (
     Preparation,
 )
 from trialdesk.studies.registry import get_protocol
+from trialdesk.visits.actions import record_visit_date
 
 
 def do_record_preparation(
@@ -180,9 +181,9 @@ def do_record_dosing(
                 "ae_reference": ae_reference,
             },
         )
-        set_anchor_date(
-            locked, timezone.localtime(started_at).date(), acting_user, reason="day 0 = dosing"
-        )
+        day0 = timezone.localtime(started_at).date()
+        set_anchor_date(locked, day0, acting_user, reason="day 0 = dosing")
+        _date_the_dosing_visit(locked, p, day0, acting_user)
         fill_from_record(
             locked,
             "dosing",
@@ -198,6 +199,14 @@ def do_record_dosing(
             reason=f"dose of kit {allocation.kit_code} recorded",
         )
     return row
+
+
+def _date_the_dosing_visit(participant, protocol, day, acting_user) -> None:
+    """The protocol's dosing visit took place on the day of the dose (it is not typed again)."""
+    spec = next((v for v in protocol.visits.values() if v.dosing), None)
+    visit = participant.visits.filter(code=spec.code, repeat=1).first() if spec else None
+    if visit is not None and visit.actual_date is None:
+        record_visit_date(visit, day, acting_user, reason="dated by the dosing record")
 
 
 def _dosing_errors(
