@@ -111,9 +111,10 @@ def _ensure_a_protocol() -> None:
 
 def _demo_users(study: str):
     """The named personas, in `study`: the first study's people at the sites they share with
-    it, and a coordinator and an investigator at each further site (coord_03, inv_03)."""
+    it, and a coordinator, an investigator and an unblinded pharmacist at each further site
+    (coord_03, inv_03, pharm_03)."""
     from trialdesk.studies.registry import get_protocol
-    from trialdesk.testing.personas import PERSONAS, SITES, Persona, create_personas
+    from trialdesk.testing.personas import PERSONAS, Persona, create_personas
 
     protocol = get_protocol(study)
     if study == DEDICATED:
@@ -727,8 +728,11 @@ class DemoLoader:
         values = ItemValue.objects.filter(participant__study_id=self.study).count()
         lines.append(f"item values stored: {values}")
         events = AuditEvent.objects.filter(study_code=self.study)
-        deviations = events.filter(object_type="visits.deviation").count()
-        lines.append(f"protocol deviations (visits dated out of window): {deviations}")
+        deviations = events.filter(object_type="visits.deviation")
+        lines.append(
+            f"protocol deviations (data dated outside the visit window): {deviations.count()}, "
+            f"at {deviations.values('object_id').distinct().count()} visit(s)"
+        )
         lines.append(f"audit events: {events.count()}")
         consort = consort_counts(site_ids=[s.pk for s in self.sites.values()])
         not_enrolled = ", ".join(f"{k} {v}" for k, v in sorted(consort["not_enrolled"].items()))
