@@ -70,8 +70,9 @@ def init(protocol_path: str | None, url: str) -> None:
         _load(path)
     _ensure_admin(url.rstrip("/"))
     click.echo(
-        "demo study: `make run DEMO=1` (or `.venv/bin/trialdesk demo load --participants 80`) "
-        "enters 80 synthetic participants through the real actions, in about 3 minutes"
+        "demo data: `make run DEMO=1` (or `.venv/bin/trialdesk demo load --participants 80 --all`) "
+        "takes 80 synthetic participants per study through the real path (screening, consent, "
+        "eligibility, randomization, dosing, visits), in about 3 to 4 minutes for both studies"
     )
 
 

@@ -230,7 +230,9 @@ def _dosing_errors(
         errors.append("the stop time must be after the start time")
     if started_at > timezone.now():
         errors.append("the start time is in the future")
-    if not Access.for_user(administered_by).can(RANDOMIZERS, participant.site_id):
+    if not Access.for_user(administered_by, participant.study_id).can(
+        RANDOMIZERS, participant.site_id
+    ):
         errors.append(
             f"{administered_by.display_name()} is not site staff at {participant.site.code}"
         )
