@@ -668,7 +668,8 @@ class DemoLoader:
         form refused only for missing required values stays in progress."""
         from trialdesk.crfs.actions import CrfError, do_save_form, reserved_fields
 
-        raw = self._as_recorded(visit.participant, raw)
+        # Items an action's record fills (source) went to that action; the form never takes them.
+        raw = {k: v for k, v in raw.items() if k not in form.fields or not form.fields[k].source}
         reserved = reserved_fields(form, user, visit.participant.site_id)  # another role's
         if any(raw.get(code) not in ("", None, []) for code in reserved):
             own = {k: v for k, v in raw.items() if k not in reserved}
@@ -702,23 +703,6 @@ class DemoLoader:
             self.counts["auto-queries"] += outcome.queries_opened
             self.counts["clinical alerts"] += outcome.alerts
             return
-
-    @staticmethod
-    def _as_recorded(participant, raw: dict) -> dict:
-        """Items that copy the allocation (randomization number, kit code), where the form
-        still asks for them, as the allocation has them, not as the synthetic data guessed."""
-        if not {"randomization_number", "kit_id"} & raw.keys():
-            return raw
-        from trialdesk.randomization.models import Allocation
-
-        allocation = Allocation.objects.filter(participant=participant).first()
-        if allocation is None:
-            return raw
-        recorded = {
-            "randomization_number": allocation.randomization_number,
-            "kit_id": allocation.kit_code,
-        }
-        return {k: recorded.get(k, v) if k in recorded else v for k, v in raw.items()}
 
     # -- the report ---------------------------------------------------------------------------
     def report(self) -> str:

@@ -97,11 +97,15 @@ def reserved_fields(form: Form) -> dict[str, str]:
 
 
 def entry_fields(protocol: Protocol, form: Form) -> list[FormField]:
-    """Fields a site types: not derived, not ``entry: system``, not telling the arm."""
+    """Fields of the participant's story: those a site types (not derived, not ``entry:
+    system``, not telling the arm) and those an action's record fills (``source``: the dose's
+    times and volumes, the consent time), which a loader hands to the action, not the form."""
     return [
         f
         for f in form.fields.values()
-        if not f.derived and f.entry == "site" and not product_field(protocol, f)
+        if not f.derived
+        and (f.entry == "site" or f.source is not None)
+        and not product_field(protocol, f)
     ]
 
 
