@@ -109,6 +109,8 @@ INSTALLED_APPS = [
     "trialdesk.crfs",
     "trialdesk.enrolment",
     "trialdesk.randomization",
+    "trialdesk.safety",
+    "trialdesk.dsmb",
     "trialdesk.desk",
 ]
 

@@ -14,7 +14,7 @@ import datetime as dt
 from decimal import Decimal
 
 from trialdesk.core.protocol.sources import RECORD_LABELS, record_of
-from trialdesk.crfs import engine
+from trialdesk.crfs import engine, hooks
 from trialdesk.crfs.actions.checks import sync_auto_queries
 from trialdesk.crfs.actions.common import CrfError, S, SaveOutcome, _audit, _lock_form
 from trialdesk.crfs.actions.values import _after_change, check_stored_form, refresh_dependents
@@ -142,5 +142,6 @@ def fill_from_record(participant, record: str, values: dict, acting_user, role, 
         result, _ = check_stored_form(protocol, fi, acting_user, role, why)
         sync_auto_queries(fi, result, acting_user, role)
         refresh_dependents(protocol, fi, acting_user, role)
+        hooks.form_saved(fi, outcome.changed, acting_user, role)
         changed_forms.append(form_code)
     return changed_forms

@@ -9,7 +9,7 @@ from django.db import transaction
 
 from trialdesk.accounts.access import require_at
 from trialdesk.core.protocol.models import NONE_OF_THESE
-from trialdesk.crfs import engine
+from trialdesk.crfs import engine, hooks
 from trialdesk.crfs.actions.checks import _raise_alerts, sync_auto_queries
 from trialdesk.crfs.actions.common import (
     ENTRY_ROLES,
@@ -123,6 +123,7 @@ def do_save_form(
         outcome.alerts = _raise_alerts(fi, result, acting_user, role)
         if outcome.changed:
             refresh_dependents(p, fi, acting_user, role)
+            hooks.form_saved(fi, outcome.changed, acting_user, role)
     return outcome
 
 

@@ -18,7 +18,7 @@ from trialdesk.enrolment import services as enrolment
 from trialdesk.enrolment.models import ScreeningEntry
 from trialdesk.participants.actions import set_status
 from trialdesk.participants.models import Participant
-from trialdesk.randomization import services
+from trialdesk.randomization import hooks, services
 from trialdesk.randomization.actions.common import (
     RANDOMIZERS,
     AlreadyRandomized,
@@ -58,6 +58,9 @@ def do_randomize_participant(
         existing = Allocation.objects.filter(participant=locked).first()
         if existing:
             raise AlreadyRandomized(existing)
+        stopped = hooks.refusal(locked, "randomize")  # e.g. paused by a safety rule
+        if stopped:
+            raise RandomizationError(stopped)
         # Eligibility and stratum come from the same snapshot the allocation is made in.
         values = enrolment.participant_values(locked)
         reasons = enrolment.readiness(locked, values=values)

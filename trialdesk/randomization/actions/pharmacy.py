@@ -16,6 +16,7 @@ from trialdesk.crfs.actions.sourced import fill_from_record
 from trialdesk.enrolment import services as enrolment
 from trialdesk.participants.actions import set_anchor_date
 from trialdesk.participants.models import Participant
+from trialdesk.randomization import hooks
 from trialdesk.randomization.actions.common import RANDOMIZERS, RandomizationError
 from trialdesk.randomization.models import (
     Allocation,
@@ -40,6 +41,9 @@ def do_record_preparation(
     with transaction.atomic(durable=True):
         # The allocation time as stored now, not as the caller's copy remembers it.
         allocation = Allocation.objects.select_for_update().get(pk=allocation.pk)
+        stopped = hooks.refusal(participant, "prepare")
+        if stopped:
+            raise RandomizationError(stopped)
         _check_prepared_at(allocation, prepared_at)
         if Preparation.objects.filter(allocation=allocation).exists():
             raise RandomizationError(f"kit {allocation.kit_code} is already prepared")
@@ -137,6 +141,9 @@ def do_record_dosing(
             )
         if Dosing.objects.filter(participant=locked).exists():
             raise RandomizationError(f"{locked.subject_id} is already dosed (single-dose design)")
+        stopped = hooks.refusal(locked, "dose")  # e.g. dosing paused by a safety rule
+        if stopped:
+            raise RandomizationError(stopped)
         if Decimal(volume_ml) > prep.volume_ml:
             raise RandomizationError(
                 f"volume given {volume_ml} mL exceeds the prepared {prep.volume_ml} mL"

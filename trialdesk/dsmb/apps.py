@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class DsmbConfig(AppConfig):
+    name = "trialdesk.dsmb"
+    label = "dsmb"
