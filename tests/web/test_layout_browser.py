@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from trialdesk.testing.browser import CHROMIUM, launched_chromium
+from trialdesk.testing.browser import CHROMIUM, OVERFLOW_JS, launched_chromium
 
 pytestmark = [
     pytest.mark.browser,
@@ -110,17 +110,7 @@ AXE_RUN = """async () => {
                 nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
 }"""
 
-OVERFLOW = """() => {
-  const w = window.innerWidth, doc = document.documentElement.scrollWidth;
-  if (doc <= w) return null;
-  const wide = [...document.querySelectorAll('body *')]
-    .filter(e => e.getBoundingClientRect().right > w + 1)
-    .filter(e => !e.closest('.scroll'))
-    .slice(0, 5).map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') +
-      (e.className && typeof e.className === 'string' ? '.' + e.className.split(' ').join('.') : '') +
-      ' right=' + Math.round(e.getBoundingClientRect().right));
-  return {scrollWidth: doc, innerWidth: w, wide};
-}"""
+OVERFLOW = OVERFLOW_JS
 
 
 def _check(page, persona: str, name: str, width: int, height: int) -> list[str]:

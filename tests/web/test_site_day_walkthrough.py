@@ -35,7 +35,7 @@ from pathlib import Path
 
 import pytest
 
-from trialdesk.testing.browser import CHROMIUM, launched_chromium
+from trialdesk.testing.browser import CHROMIUM, OVERFLOW_JS, launched_chromium
 
 pytestmark = [
     pytest.mark.browser,
@@ -48,16 +48,7 @@ STUDY = "/staff/NCT07183384"
 PHONE, DESKTOP = (390, 844), (1366, 768)
 ARM_WORDS = ("EXO", "PBO", "exosome", "placebo", "Placebo", "saline")
 
-OVERFLOW = """() => {
-  const w = window.innerWidth, doc = document.documentElement.scrollWidth;
-  if (doc <= w) return null;
-  const wide = [...document.querySelectorAll('body *')]
-    .filter(e => e.getBoundingClientRect().right > w + 1)
-    .filter(e => !e.closest('.scroll'))
-    .slice(0, 5).map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') +
-      ' right=' + Math.round(e.getBoundingClientRect().right));
-  return {scrollWidth: doc, innerWidth: w, wide};
-}"""
+OVERFLOW = OVERFLOW_JS
 
 
 @pytest.fixture
@@ -386,7 +377,10 @@ def test_a_participants_site_day_walked_through_the_pages(live_server, personas,
     coord.wait_for_load_state("networkidle")
     assert "recorded as a protocol deviation" in _message(coord), _message(coord)
     walk.look(coord, "coord_a", "d7-vitals-deviation")
-    assert AuditEvent.objects.filter(object_type="visits.deviation", participant=sid).count() == 1
+    # Two deviations: screening on the dosing day (the protocol puts it on days -14 to -1,
+    # recorded when day 0 moved its window) and the day-7 vital signs six days early.
+    deviations = AuditEvent.objects.filter(object_type="visits.deviation", participant=sid)
+    assert sorted(e.new_value["visit"] for e in deviations) == ["D7", "SCR"]
 
     # 8. The monitor: the deviation log, then the dosing form (verify, query).
     monitor = walk.login("monitor")
@@ -394,6 +388,7 @@ def test_a_participants_site_day_walked_through_the_pages(live_server, personas,
     deviations = monitor.inner_text("main table")
     assert sid in deviations and "Vital signs" in deviations, deviations
     assert "Out of window: 6 days early" in deviations, deviations
+    assert "Out of window: 1 day late" in deviations, deviations  # screening on day 0
     walk.go(monitor, "monitor", f"{STUDY}/participants/{sid}/", "casebook")
     _casebook_form(monitor, "D0", "dosing")
     walk.look(monitor, "monitor", "dosing-form")

@@ -33,3 +33,18 @@ def launched_chromium(monkeypatch) -> Iterator:
             from django.db import connections
 
             connections.close_all()
+
+
+#: Page-level horizontal scroll at the current width: None, or the page's scroll width and the
+#: first elements that stick out (outside a ``.scroll`` box, where wide tables may scroll).
+OVERFLOW_JS = """() => {
+  const w = window.innerWidth, doc = document.documentElement.scrollWidth;
+  if (doc <= w) return null;
+  const wide = [...document.querySelectorAll('body *')]
+    .filter(e => e.getBoundingClientRect().right > w + 1)
+    .filter(e => !e.closest('.scroll'))
+    .slice(0, 5).map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') +
+      (e.className && typeof e.className === 'string' ? '.' + e.className.split(' ').join('.') : '') +
+      ' right=' + Math.round(e.getBoundingClientRect().right));
+  return {scrollWidth: doc, innerWidth: w, wide};
+}"""
