@@ -220,6 +220,7 @@ EXPECTED_NAV = {
         "enrolment:log",
         "randomization:overview",
         "visits:deviations",
+        "dsmb:rules",
     },
     "inv_a": {
         "participants:list",
@@ -229,6 +230,7 @@ EXPECTED_NAV = {
         "visits:to-sign",
         "randomization:overview",
         "visits:deviations",
+        "dsmb:rules",
     },
     "monitor": {
         "participants:list",
@@ -238,6 +240,7 @@ EXPECTED_NAV = {
         "randomization:overview",
         "visits:deviations",
         "audit:trail",
+        "dsmb:rules",
     },
     "dm": {
         "participants:list",
@@ -248,12 +251,13 @@ EXPECTED_NAV = {
         "crfs:data-quality",
         "visits:deviations",
         "audit:trail",
+        "dsmb:rules",
     },
-    "pharm_a": {"enrolment:log", "randomization:overview", "randomization:pharmacy"},
-    "stat": set(),
-    "ustat": {"randomization:overview", "people:role-requests"},
-    "dsmb": set(),
-    "admin": {"people:people", "people:sites", "people:role-requests"},
+    "pharm_a": {"enrolment:log", "randomization:overview", "randomization:pharmacy", "dsmb:rules"},
+    "stat": {"dsmb:rules"},
+    "ustat": {"randomization:overview", "people:role-requests", "dsmb:rules"},
+    "dsmb": {"dsmb:rules"},
+    "admin": {"people:people", "people:sites", "people:role-requests", "dsmb:rules"},
 }
 
 

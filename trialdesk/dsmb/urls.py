@@ -1,0 +1,12 @@
+from django.urls import path
+
+from trialdesk.dsmb import views
+
+app_name = "dsmb"
+urlpatterns = [
+    path("", views.rules, name="rules"),
+    path("decisions/new/", views.decision_new, name="decision-new"),
+    path("decisions/<int:pk>/", views.decision, name="decision"),
+    path("decisions/<int:pk>/sign/", views.sign, name="sign"),
+    path("decisions/<int:pk>/minutes/", views.minutes, name="minutes"),
+]

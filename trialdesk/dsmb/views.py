@@ -1,0 +1,137 @@
+"""DSMB pages: the rules' state (by arm for the DSMB and unblinded roles only), decisions."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from trialdesk.accounts.access import ALL_STAFF_ROLES, get_access, require_role
+from trialdesk.accounts.models import UNBLINDED_ROLES, Role
+from trialdesk.core.text import TextTooLong
+from trialdesk.studies.registry import get_protocol
+
+from . import actions, services
+from .models import Decision, Pause, RuleState
+
+#: who sees the rules by arm (counts, boundary, posterior)
+BY_ARM_ROLES = frozenset({Role.DSMB, *UNBLINDED_ROLES})
+
+
+def _by_arm(request) -> bool:
+    return get_access(request).has_role(*BY_ARM_ROLES)
+
+
+@require_role(*ALL_STAFF_ROLES)
+def rules(request):
+    protocol = get_protocol(request.study)
+    states = {s.rule_code: s for s in RuleState.objects.filter(study=request.study)}
+    pauses = list(Pause.objects.filter(study=request.study))
+    rows = []
+    for code, rule in protocol.safety_rules.items():
+        open_pause = next((p for p in pauses if p.rule_code == code and p.is_open), None)
+        rows.append(
+            {
+                "code": code,
+                "label": rule.label,
+                "action": rule.action,
+                "state": states.get(code),
+                "pause": open_pause,
+                "message": services.pause_message(open_pause) if open_pause else "",
+            }
+        )
+    other = [p for p in pauses if p.is_open and not p.rule_code]
+    by_arm = _by_arm(request)
+    return render(
+        request,
+        "dsmb/rules.html",
+        {
+            "rows": rows,
+            "other": [(p, services.pause_message(p)) for p in other],
+            "by_arm": by_arm,
+            "arms": list(protocol.arms) if by_arm else [],
+            "is_dsmb": get_access(request).has_role(Role.DSMB),
+            "decisions": Decision.objects.filter(study=request.study) if by_arm else [],
+        },
+    )
+
+
+@require_role(Role.DSMB)
+def decision_new(request):
+    open_pauses = services.open_pauses(request.study.pk)
+    error = ""
+    if request.method == "POST":
+        upload = request.FILES.get("minutes")
+        chosen = open_pauses.filter(pk__in=request.POST.getlist("pauses"))
+        try:
+            if upload is None:
+                raise actions.DsmbError("minutes: upload the signed minutes of the meeting (PDF)")
+            if upload.size > actions.MAX_MINUTES_BYTES:
+                raise actions.DsmbError("minutes: the file is larger than 10 MB")
+            decision = actions.do_create_decision(
+                request.study.pk,
+                request.user,
+                kind=request.POST.get("kind", ""),
+                rationale=request.POST.get("rationale", ""),
+                pauses=list(chosen),
+                minutes=upload.read(),
+                minutes_name=upload.name,
+            )
+        except (actions.DsmbError, TextTooLong) as exc:
+            error = str(exc)
+        else:
+            messages.success(request, "Decision recorded: it takes effect once signed.")
+            return redirect("dsmb:decision", pk=decision.pk)
+    return render(
+        request,
+        "dsmb/decision_new.html",
+        {
+            "pauses": [(p, services.pause_message(p)) for p in open_pauses],
+            "kinds": Decision.Kind.choices,
+            "error": error,
+        },
+        status=400 if error else 200,
+    )
+
+
+@require_role(*BY_ARM_ROLES)
+def decision(request, pk: int):
+    d = get_object_or_404(Decision, pk=pk, study=request.study)
+    return render(
+        request,
+        "dsmb/decision.html",
+        {
+            "d": d,
+            "pauses": [(p, services.pause_message(p)) for p in d.pauses.all()],
+            "required": services.REQUIRED_SIGNATURES,
+            "can_sign": get_access(request).has_role(Role.DSMB)
+            and not d.signatures.filter(signed_by=request.user).exists(),
+        },
+    )
+
+
+@require_POST
+@require_role(Role.DSMB)
+def sign(request, pk: int):
+    d = get_object_or_404(Decision, pk=pk, study=request.study)
+    try:
+        actions.do_sign_decision(
+            d, request.user, password=request.POST.get("password", ""), request=request
+        )
+    except actions.DsmbError as exc:
+        messages.error(request, str(exc))
+    except PermissionDenied:
+        raise
+    else:
+        messages.success(request, "Signed.")
+    return redirect("dsmb:decision", pk=d.pk)
+
+
+@require_role(*BY_ARM_ROLES)
+def minutes(request, pk: int):
+    d = get_object_or_404(Decision, pk=pk, study=request.study)
+    response = HttpResponse(bytes(d.minutes), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="dsmb-decision-{d.pk}.pdf"'
+    return response
