@@ -25,6 +25,7 @@ from trialdesk.core.safety_monitoring import (
     bayesian_boundary,
 )
 from trialdesk.core.safety_monitoring.monitor import SafetyBoundary as _Boundary
+from trialdesk.core.safety_monitoring.rules import PosteriorRow, posterior_table
 from trialdesk.core.sequential import GroupSequentialDesign, group_sequential_design
 
 OC_RATES = (0.007, 0.02, 0.05, 0.10, 0.20, 0.30)
@@ -77,6 +78,8 @@ class SafetyRuleReport:
     rule: SafetyRuleInputs
     boundary: SafetyBoundary
     characteristics: tuple[OperatingCharacteristics, ...]
+    #: Bayesian rules: the posterior at the last look for every count up to the one that fires.
+    posterior: tuple[PosteriorRow, ...] = ()
 
     def ranges(self) -> list[tuple[str, str]]:
         """Rows 'n from-to' -> 'stop at >= x', merging checkpoints with the same count."""
@@ -148,6 +151,7 @@ class DesignReport:
                          "expected_n": oc.expected_n}
                         for oc in s.characteristics
                     ],
+                    "posterior": [asdict(row) for row in s.posterior],
                 }
                 for s in self.safety
             ],
@@ -341,7 +345,21 @@ def _safety(rule: SafetyRuleInputs) -> SafetyRuleReport:
     else:
         boundary = _count_boundary(rule, checkpoints)
     ocs = tuple(boundary.operating_characteristics(OC_RATES))
-    return SafetyRuleReport(rule=rule, boundary=boundary, characteristics=ocs)
+    posterior: tuple[PosteriorRow, ...] = ()
+    if rule.kind == "beta_binomial":
+        assert rule.prior_mean is not None and rule.prior_n is not None
+        assert rule.threshold is not None
+        last = min(boundary.stop_counts[-1], rule.n_max)  # the count that fires at n_max
+        posterior = tuple(
+            posterior_table(
+                n=rule.n_max,
+                counts=range(last + 1),
+                prior_mean=rule.prior_mean,
+                prior_n=rule.prior_n,
+                threshold=rule.threshold,
+            )
+        )
+    return SafetyRuleReport(rule=rule, boundary=boundary, characteristics=ocs, posterior=posterior)
 
 
 def _count_boundary(rule: SafetyRuleInputs, checkpoints: list[int]) -> SafetyBoundary:
@@ -370,6 +388,7 @@ def render_report(report: DesignReport, out_dir: Path) -> dict[str, Path]:
         files["boundaries"] = _plot_boundaries(report, out_dir / "boundaries.png")
     if report.safety:
         files["safety"] = _plot_safety(report, out_dir / "safety.png")
+        files["safety_oc"] = _plot_safety_oc(report, out_dir / "safety_oc.png")
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("trialdesk.reports", "templates"),
         autoescape=jinja2.select_autoescape(["html"]),
@@ -438,6 +457,43 @@ def _plot_safety(report: DesignReport, path: Path) -> Path:
     ax.set_ylabel("events that trigger the rule")
     ax.set_title("Safety stopping boundaries")
     ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+#: True event rates for the operating-characteristic curve (exact at each point).
+OC_CURVE_RATES = tuple(i / 200 for i in range(1, 81))  # 0.5 to 40 % in steps of 0.5 %
+
+
+def _plot_safety_oc(report: DesignReport, path: Path) -> Path:
+    """P(the rule triggers by the last participant) against the true event rate: exact
+    binomial convolution at every point, the protocol's rates marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 5.0), dpi=120)
+    for s in report.safety:
+        curve = s.boundary.operating_characteristics(OC_CURVE_RATES)
+        line = ax.plot(
+            [oc.rate * 100 for oc in curve],
+            [oc.probability_stop for oc in curve],
+            label=s.rule.label,
+        )
+        ax.plot(
+            [oc.rate * 100 for oc in s.characteristics],
+            [oc.probability_stop for oc in s.characteristics],
+            "o",
+            color=line[0].get_color(),
+        )
+    ax.set_xlabel("true event rate (%)")
+    ax.set_ylabel("probability that the rule triggers")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_title("Safety rules: operating characteristics (exact)")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16))
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

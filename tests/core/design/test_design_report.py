@@ -98,3 +98,36 @@ def test_report_states_guessability_after_one_code_break(tmp_path) -> None:
     html = render_report(report, tmp_path)["html"].read_text(encoding="utf-8")
     assert "after an emergency code break" in html and "0.778 (7/9)" in html
     assert "0.667 (2/3)" in html
+
+
+def test_the_protocols_safety_rules_against_r(tmp_path) -> None:
+    """Issue 12: the exact probability that each live rule pauses enrolment at true related-SAE
+    rates of 0.7, 5, 10, 20 and 30 %, and the Bayesian rule's posterior (mean, 90 % interval)
+    at each count — against base R (tests/reference/safety_rules_reference.R)."""
+    import json
+    from pathlib import Path
+
+    from trialdesk.reports.design_report import render_report
+
+    ref = json.loads(
+        (Path(__file__).parents[2] / "reference" / "safety_rules_reference.json").read_text()
+    )
+    report = build_report(SEED)
+    rules = {s.rule.code: s for s in report.safety}
+    for code, name in (("pocock", "related_sae_count"), ("bayes", "related_sae_bayes")):
+        ocs = {round(oc.rate, 4): oc.probability_stop for oc in rules[code].characteristics}
+        for rate, expected in zip(ref["rates"], ref[name]["probability_fire"], strict=True):
+            assert ocs[round(rate, 4)] == pytest.approx(expected, rel=1e-9, abs=1e-12), (code, rate)
+    posterior = rules["bayes"].posterior
+    assert [p.events for p in posterior] == list(range(10))  # 9 of 40 fires the rule
+    for row, want in zip(posterior, ref["related_sae_bayes"]["posterior_at_n_max"], strict=True):
+        assert row.n == want["n"] == 40
+        assert row.mean == pytest.approx(want["mean"], rel=1e-12)
+        assert row.lower == pytest.approx(want["lower"], rel=1e-7, abs=1e-15)
+        assert row.upper == pytest.approx(want["upper"], rel=1e-9)
+        assert row.p_exceeds == pytest.approx(want["p_exceeds"], rel=1e-9)
+    assert rules["pocock"].posterior == ()
+    files = render_report(report, tmp_path)
+    html = files["html"].read_text()
+    assert files["safety_oc"].stat().st_size > 10_000
+    assert "90 % credible interval" in html and "0.1814" in html  # mean at 9 of 40
