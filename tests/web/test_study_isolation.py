@@ -225,7 +225,10 @@ def test_blinding_crawler_in_study_b_and_across_studies(two_studies):
     for who in ("coord_iron", "inv_iron", "dm_iron", "stat_iron", "dsmb_iron", "coord_a"):
         seen = crawl(_login(people[who]), ctx, needles, study=B)
         assert len(seen) > 40
-        assert not leaks({}, seen), (who, leaks({}, seen)[:5])
+        found = leaks({}, seen)
+        if who == "dsmb_iron":  # the board's closed session (its own pages) is by arm
+            found = [leak for leak in found if f"/staff/{B}/dsmb/" not in leak[0]]
+        assert not found, (who, found[:5])
     # The pharmacist of B sees the arm of the kit she prepared (the crawl can see a leak).
     seen = crawl(_login(people["pharm_iron"]), ctx, needles, study=B)
     assert any(n in protocol.arms or n == "IRON-LOT-42" for _u, n, _c in leaks({}, seen))

@@ -785,7 +785,8 @@ class GenericDemoLoader(DemoLoader):
         if not first:
             return
         raws = {
-            (v, f): person.form(v, f, visit_date=w, roles=("investigator",)) for v, f, w in first
+            (v, f): person.form(v, f, visit_date=w, roles=("investigator",), sourced=True)
+            for v, f, w in first
         }
         consent = next((r for (_, f), r in raws.items() if f == "consent"), {})
         at = self._consent_time(consent, zone, min(w for _, _, w in first))
@@ -802,7 +803,9 @@ class GenericDemoLoader(DemoLoader):
         when = person.visit_date(dosing_visit.code) if dosing_visit else None
         if dosing_visit is None or form is None or when is None or when > self.today:
             return  # ready, awaiting randomization
-        raw = person.form(dosing_visit.code, form, visit_date=when, roles=("investigator",))
+        raw = person.form(
+            dosing_visit.code, form, visit_date=when, roles=("investigator",), sourced=True
+        )
         dose = self._dose(raw, zone)
         if dose is None or dose["started_at"] > dt.datetime.now(dt.UTC):
             return

@@ -393,10 +393,14 @@ class SynthParticipant:
         visit_date: dt.date | None = None,
         repeat: int = 1,
         roles: Collection[str] = (),
+        sourced: bool = False,
     ) -> dict[str, RawValue]:
         """What a site types on ``form_code`` at ``visit_code``: field code → raw text
         (multichoice: ``["", code, ...]`` or ``["", NONE_OF_THESE]``). Empty and hidden fields are absent; fields
-        reserved (``entered_by``) to a role not in ``roles`` are absent."""
+        reserved (``entered_by``) to a role not in ``roles`` are absent. With ``sourced``, also
+        the items an action's record fills (``source``: the dose's times, the consent time),
+        which a loader hands to that action; they are drawn either way, so the form's checks
+        see them."""
         synth, protocol = self.synth, self.synth.protocol
         form = protocol.form(form_code)
         visit = protocol.visit(visit_code)
@@ -414,6 +418,8 @@ class SynthParticipant:
         _, raw, values = best
         if form_code in synth._once:
             self.values.update(values)
+        if not sourced:
+            raw = {k: v for k, v in raw.items() if form.fields[k].source is None}
         return raw
 
     def _draw(
