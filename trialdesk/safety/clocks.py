@@ -107,9 +107,7 @@ def _mark(clock: ReportClock, now, *, late: bool) -> int:
             reason="deadline passed" if late else "reminder sent",
         )
         emails = recipients(p)
-        if emails:
-            subject, body = _message(clock, late)
-            transaction.on_commit(
-                lambda: send_mail(subject, body, None, emails, fail_silently=True)
-            )
+        subject, body = _message(clock, late)
+    if emails:  # after the commit: the mark is stored even if the mail server is down
+        send_mail(subject, body, None, emails, fail_silently=True)
     return 1
