@@ -43,6 +43,7 @@ staff_patterns = [
     path("audit/", include((desk.audit, "audit"))),
     path("enrolment/", include("trialdesk.enrolment.urls")),
     path("randomization/", include("trialdesk.randomization.urls")),
+    path("safety/", include("trialdesk.safety.urls")),
 ]
 
 #: One study's JSON endpoints, below /api/v1/<study>/ (built once: ninja registers each API once).
