@@ -36,7 +36,9 @@ def _sent_at(value: dt.datetime, now: dt.datetime) -> dt.datetime:
     if timezone.is_naive(value):
         raise SafetyError("the time the report was sent needs its time zone")
     if value > now + dt.timedelta(minutes=1):
-        raise SafetyError(f"the report cannot have been sent in the future ({value:%Y-%m-%d %H:%M})")
+        raise SafetyError(
+            f"the report cannot have been sent in the future ({value:%Y-%m-%d %H:%M})"
+        )
     return value
 
 

@@ -41,9 +41,8 @@ def _message(clock: ReportClock, late: bool) -> tuple[str, str]:
     zone = site_zone(p.site)
     due = f"{clock.due_at.astimezone(zone):%Y-%m-%d %H:%M} {zone_label(clock.due_at, zone)}"
     what = clock.get_kind_display()
-    subject = (
-        f"[trialdesk] {p.study_id}: {what} for {p.subject_id} is "
-        + ("LATE" if late else f"due {due}")
+    subject = f"[trialdesk] {p.study_id}: {what} for {p.subject_id} is " + (
+        "LATE" if late else f"due {due}"
     )
     state = (
         f"The deadline ({due}) has passed and the report is not recorded as sent."

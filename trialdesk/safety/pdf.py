@@ -93,7 +93,9 @@ def cioms_pdf(ae, *, reporter: str, report_kind: str) -> bytes:
     if values.get("end_at"):
         description += f"; ended {values['end_at'].replace('T', ' ')} (site time)"
     story = [
-        Paragraph(escape(f"CIOMS I — Suspect adverse reaction report ({report_kind})"), styles["Title"]),
+        Paragraph(
+            escape(f"CIOMS I — Suspect adverse reaction report ({report_kind})"), styles["Title"]
+        ),
         para(
             f"Study {protocol.study.id} ({protocol.study.short_title or protocol.study.title}); "
             f"site {participant.site.code}; adverse event version {ae.version}; "

@@ -46,9 +46,7 @@ def register_all() -> None:
         "safety.reportclock",
         Reconciler(
             _clocks,
-            merge(
-                *CLOCK_TIMES, "kind", "late", "report_reference", normalise=_clock_norm
-            ),
+            merge(*CLOCK_TIMES, "kind", "late", "report_reference", normalise=_clock_norm),
             ("create", "change", "status"),
         ),
     )

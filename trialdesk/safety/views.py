@@ -110,7 +110,9 @@ def ae_page(request, pk: int):
     access = get_access(request)
     site_id = ae.participant.site_id
     zone = site_zone(ae.participant.site)
-    entry = access.can((Role.COORDINATOR, Role.INVESTIGATOR, Role.MONITOR, Role.DATA_MANAGER), site_id)
+    entry = access.can(
+        (Role.COORDINATOR, Role.INVESTIGATOR, Role.MONITOR, Role.DATA_MANAGER), site_id
+    )
     page = {
         "ae": ae,
         "zone": zone,
@@ -183,7 +185,10 @@ def follow_up(request, pk: int):
         raise Refused(_("only an investigator of this site records its safety reports"))
     try:
         do_record_follow_up(
-            ae, request.user, sent_at=_sent_at(request, ae), reference=request.POST.get("reference", "")
+            ae,
+            request.user,
+            sent_at=_sent_at(request, ae),
+            reference=request.POST.get("reference", ""),
         )
     except SafetyError as exc:
         messages.error(request, str(exc))

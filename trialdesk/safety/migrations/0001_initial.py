@@ -6,96 +6,205 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('crfs', '0001_initial'),
-        ('participants', '0003_per_study'),
+        ("crfs", "0001_initial"),
+        ("participants", "0003_per_study"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AdverseEvent',
+            name="AdverseEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.PositiveIntegerField(default=0)),
-                ('term', models.CharField(blank=True, max_length=200)),
-                ('ctcae_term', models.CharField(blank=True, max_length=120)),
-                ('grade', models.CharField(blank=True, max_length=40)),
-                ('serious', models.BooleanField(default=False)),
-                ('seriousness', models.JSONField(blank=True, default=list)),
-                ('relatedness', models.CharField(blank=True, max_length=40)),
-                ('related', models.BooleanField(default=False)),
-                ('expected', models.BooleanField(blank=True, null=True)),
-                ('susar', models.BooleanField(default=False)),
-                ('life_threatening', models.BooleanField(default=False)),
-                ('outcome', models.CharField(blank=True, max_length=40)),
-                ('onset_at', models.DateTimeField(blank=True, null=True)),
-                ('aware_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField()),
-                ('updated_at', models.DateTimeField()),
-                ('form', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='adverse_event', to='crfs.forminstance')),
-                ('participant', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='participants.participant')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("version", models.PositiveIntegerField(default=0)),
+                ("term", models.CharField(blank=True, max_length=200)),
+                ("ctcae_term", models.CharField(blank=True, max_length=120)),
+                ("grade", models.CharField(blank=True, max_length=40)),
+                ("serious", models.BooleanField(default=False)),
+                ("seriousness", models.JSONField(blank=True, default=list)),
+                ("relatedness", models.CharField(blank=True, max_length=40)),
+                ("related", models.BooleanField(default=False)),
+                ("expected", models.BooleanField(blank=True, null=True)),
+                ("susar", models.BooleanField(default=False)),
+                ("life_threatening", models.BooleanField(default=False)),
+                ("outcome", models.CharField(blank=True, max_length=40)),
+                ("onset_at", models.DateTimeField(blank=True, null=True)),
+                ("aware_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField()),
+                ("updated_at", models.DateTimeField()),
+                (
+                    "form",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="adverse_event",
+                        to="crfs.forminstance",
+                    ),
+                ),
+                (
+                    "participant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="participants.participant",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-onset_at', 'pk'],
+                "ordering": ["-onset_at", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='SafetyReport',
+            name="SafetyReport",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('initial', 'Initial report'), ('follow_up', 'Follow-up report')], max_length=16)),
-                ('ae_version', models.PositiveIntegerField()),
-                ('sent_at', models.DateTimeField()),
-                ('reference', models.CharField(blank=True, max_length=120)),
-                ('recorded_at', models.DateTimeField()),
-                ('adverse_event', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='reports', to='safety.adverseevent')),
-                ('recorded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("initial", "Initial report"), ("follow_up", "Follow-up report")],
+                        max_length=16,
+                    ),
+                ),
+                ("ae_version", models.PositiveIntegerField()),
+                ("sent_at", models.DateTimeField()),
+                ("reference", models.CharField(blank=True, max_length=120)),
+                ("recorded_at", models.DateTimeField()),
+                (
+                    "adverse_event",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="reports",
+                        to="safety.adverseevent",
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['adverse_event', 'sent_at', 'pk'],
+                "ordering": ["adverse_event", "sent_at", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='AEVersion',
+            name="AEVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField()),
-                ('values', models.JSONField(help_text="the AE form's stored values at this version")),
-                ('changed', models.JSONField(default=list, help_text='the items this change touched')),
-                ('form_revision', models.PositiveIntegerField()),
-                ('recorded_at', models.DateTimeField()),
-                ('role', models.CharField(blank=True, max_length=32)),
-                ('adverse_event', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='versions', to='safety.adverseevent')),
-                ('recorded_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveIntegerField()),
+                (
+                    "values",
+                    models.JSONField(help_text="the AE form's stored values at this version"),
+                ),
+                (
+                    "changed",
+                    models.JSONField(default=list, help_text="the items this change touched"),
+                ),
+                ("form_revision", models.PositiveIntegerField()),
+                ("recorded_at", models.DateTimeField()),
+                ("role", models.CharField(blank=True, max_length=32)),
+                (
+                    "adverse_event",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="versions",
+                        to="safety.adverseevent",
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['adverse_event', 'number'],
-                'constraints': [models.UniqueConstraint(fields=('adverse_event', 'number'), name='uniq_ae_version')],
+                "ordering": ["adverse_event", "number"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("adverse_event", "number"), name="uniq_ae_version"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ReportClock',
+            name="ReportClock",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('sae_initial', 'SAE initial report'), ('susar_7d', 'SUSAR report (fatal or life-threatening)'), ('susar_15d', 'SUSAR report')], max_length=16)),
-                ('started_at', models.DateTimeField()),
-                ('due_at', models.DateTimeField()),
-                ('reminder_sent_at', models.DateTimeField(blank=True, null=True)),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('report_sent_at', models.DateTimeField(blank=True, null=True)),
-                ('report_reference', models.CharField(blank=True, max_length=120)),
-                ('void_reason', models.CharField(blank=True, max_length=200)),
-                ('late', models.BooleanField(default=False)),
-                ('adverse_event', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='clocks', to='safety.adverseevent')),
-                ('closed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("sae_initial", "SAE initial report"),
+                            ("susar_7d", "SUSAR report (fatal or life-threatening)"),
+                            ("susar_15d", "SUSAR report"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("started_at", models.DateTimeField()),
+                ("due_at", models.DateTimeField()),
+                ("reminder_sent_at", models.DateTimeField(blank=True, null=True)),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                ("report_sent_at", models.DateTimeField(blank=True, null=True)),
+                ("report_reference", models.CharField(blank=True, max_length=120)),
+                ("void_reason", models.CharField(blank=True, max_length=200)),
+                ("late", models.BooleanField(default=False)),
+                (
+                    "adverse_event",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="clocks",
+                        to="safety.adverseevent",
+                    ),
+                ),
+                (
+                    "closed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['due_at', 'pk'],
-                'constraints': [models.UniqueConstraint(fields=('adverse_event', 'kind'), name='uniq_report_clock')],
+                "ordering": ["due_at", "pk"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("adverse_event", "kind"), name="uniq_report_clock"
+                    )
+                ],
             },
         ),
     ]

@@ -111,9 +111,11 @@ def test_follow_up_reports_are_kept_with_the_ae_version_they_carried(sae, person
             do_record_follow_up(sae, personas["inv_a"], sent_at=AWARE)
         do_close_clock(_clock(sae), personas["inv_a"], sent_at=AWARE + dt.timedelta(hours=1))
     with time_machine.travel(AWARE + dt.timedelta(days=3), tick=False):
-        save_ae(participant_a, personas["inv_a"], sae_raw(AWARE, outcome="RECOVERED",
-                                                          ongoing="no",
-                                                          end_at="2026-03-04T08:00"))
+        save_ae(
+            participant_a,
+            personas["inv_a"],
+            sae_raw(AWARE, outcome="RECOVERED", ongoing="no", end_at="2026-03-04T08:00"),
+        )
         do_record_follow_up(sae, personas["inv_a"], sent_at=AWARE + dt.timedelta(days=2))
     reports = list(SafetyReport.objects.order_by("pk").values_list("kind", "ae_version"))
     assert reports == [("initial", 1), ("follow_up", 2)]

@@ -55,7 +55,11 @@ def test_the_safety_pages_open_for_the_roles_that_read_them(login, aes, who):
 def test_other_roles_are_refused(login, aes, who):
     a, _b = aes
     client = login(who)
-    for url in (reverse("safety:dashboard"), reverse("safety:list"), reverse("safety:ae", args=[a.pk])):
+    for url in (
+        reverse("safety:dashboard"),
+        reverse("safety:list"),
+        reverse("safety:ae", args=[a.pk]),
+    ):
         assert client.get(url).status_code == 403, (who, url)
 
 
@@ -72,18 +76,25 @@ def test_a_coordinator_of_site_01_never_sees_site_02_aes(login, aes):
     assert "Site-two nausea" in monitor
 
 
-def test_the_ae_page_shows_versions_clocks_and_the_ctcae_grades(login, aes, personas, participant_a):
+def test_the_ae_page_shows_versions_clocks_and_the_ctcae_grades(
+    login, aes, personas, participant_a
+):
     a, _b = aes
-    save_ae(participant_a, personas["inv_a"], sae_raw(a.aware_at, relatedness="POSSIBLE", ctcae_term="Fever"))
+    save_ae(
+        participant_a,
+        personas["inv_a"],
+        sae_raw(a.aware_at, relatedness="POSSIBLE", ctcae_term="Fever"),
+    )
     page = login("inv_a").get(reverse("safety:ae", args=[a.pk])).content.decode()
     assert "SAE initial report" in page and "SUSAR report" in page
     assert "CTCAE v5.0 grades of" in page and "38.0 - 39.0 degrees C" in page
     assert "Record the report as sent" in page
     assert page.count("<tr><td>2</td>") == 1 and "<tr><td>1</td>" in page  # two versions
     assert reverse("crfs:form", args=[a.form.visit_id, "ae", 1]) in page
-    assert "Record the report as sent" not in login("monitor").get(
-        reverse("safety:ae", args=[a.pk])
-    ).content.decode()
+    assert (
+        "Record the report as sent"
+        not in login("monitor").get(reverse("safety:ae", args=[a.pk])).content.decode()
+    )
 
 
 def test_the_investigator_records_the_report_from_the_page(login, aes):
@@ -137,7 +148,11 @@ def test_no_arm_or_lot_on_any_page_pdf_or_email(personas, login):
     assert outputs
     for who in ALLOWED:
         client = login(who)
-        for url in (reverse("safety:dashboard"), reverse("safety:list"), reverse("safety:ae", args=[ae.pk])):
+        for url in (
+            reverse("safety:dashboard"),
+            reverse("safety:list"),
+            reverse("safety:ae", args=[ae.pk]),
+        ):
             outputs.append(client.get(url).content.decode())
         pdf = client.get(reverse("safety:cioms", args=[ae.pk])).content
         outputs.append(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages))
