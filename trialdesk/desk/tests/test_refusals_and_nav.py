@@ -220,6 +220,7 @@ EXPECTED_NAV = {
         "enrolment:log",
         "randomization:overview",
         "visits:deviations",
+        "safety:dashboard",
     },
     "inv_a": {
         "participants:list",
@@ -229,6 +230,7 @@ EXPECTED_NAV = {
         "visits:to-sign",
         "randomization:overview",
         "visits:deviations",
+        "safety:dashboard",
     },
     "monitor": {
         "participants:list",
@@ -238,6 +240,7 @@ EXPECTED_NAV = {
         "randomization:overview",
         "visits:deviations",
         "audit:trail",
+        "safety:dashboard",
     },
     "dm": {
         "participants:list",
@@ -248,11 +251,12 @@ EXPECTED_NAV = {
         "crfs:data-quality",
         "visits:deviations",
         "audit:trail",
+        "safety:dashboard",
     },
     "pharm_a": {"enrolment:log", "randomization:overview", "randomization:pharmacy"},
     "stat": set(),
     "ustat": {"randomization:overview", "people:role-requests"},
-    "dsmb": set(),
+    "dsmb": {"safety:dashboard"},
     "admin": {"people:people", "people:sites", "people:role-requests"},
 }
 
