@@ -156,3 +156,49 @@ class SafetyReport(models.Model):
 
 def _iso(value) -> str | None:
     return value.isoformat() if value else None
+
+
+class LabFinding(models.Model):
+    """A lab or vital value that reached a CTCAE grade (protocol ``adverse_events.lab_grades``):
+    the investigator records an AE with that CTCAE term (the finding is then linked to it) or
+    dismisses the prompt with a reason."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Awaiting the investigator")
+        AE_RECORDED = "ae_recorded", _("Adverse event recorded")
+        DISMISSED = "dismissed", _("Dismissed")
+        WITHDRAWN = "withdrawn", _("Value corrected below the grade")
+
+    participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="+")
+    form = models.ForeignKey(FormInstance, on_delete=models.PROTECT, related_name="+")
+    item = models.CharField(max_length=40)
+    value = models.FloatField()
+    unit = models.CharField(max_length=32, blank=True)
+    grade = models.CharField(max_length=40)
+    ctcae_term = models.CharField(max_length=120)
+    detected_at = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    adverse_event = models.ForeignKey(
+        AdverseEvent, null=True, blank=True, on_delete=models.PROTECT, related_name="findings"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-detected_at", "pk"]
+        constraints = [models.UniqueConstraint(fields=["form", "item"], name="uniq_lab_finding")]
+
+    def snapshot(self) -> dict:
+        return {
+            "participant": self.participant.subject_id,
+            "item": self.item,
+            "value": self.value,
+            "grade": self.grade,
+            "ctcae_term": self.ctcae_term,
+            "status": self.status,
+            "adverse_event": self.adverse_event_id,
+            "reason": self.reason,
+        }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from trialdesk.audit.reconcile import Reconciler, instant, merge, register
-from trialdesk.safety.models import AdverseEvent, AEVersion, ReportClock, SafetyReport
+from trialdesk.safety.models import AdverseEvent, AEVersion, LabFinding, ReportClock, SafetyReport
 
 AE_KEYS = ("version", "term", "ctcae_term", "grade", "serious", "relatedness", "susar", "outcome")
 CLOCK_TIMES = ("started_at", "due_at", "reminder_sent_at", "closed_at", "report_sent_at")
@@ -36,7 +36,25 @@ def _reports():
         yield r.pk, {"kind": r.kind, "ae_version": r.ae_version, "sent_at": instant(r.sent_at)}
 
 
+FINDING_KEYS = ("item", "value", "grade", "ctcae_term", "status", "adverse_event", "reason")
+
+
+def _findings():
+    for f in LabFinding.objects.iterator(chunk_size=2000):
+        yield (
+            f.pk,
+            {
+                k: getattr(f, k if k != "adverse_event" else "adverse_event_id")
+                for k in FINDING_KEYS
+            },
+        )
+
+
 def register_all() -> None:
+    register(
+        "safety.labfinding",
+        Reconciler(_findings, merge(*FINDING_KEYS), ("create", "change", "status")),
+    )
     register("safety.adverseevent", Reconciler(_aes, merge(*AE_KEYS), ("create", "change")))
     register(
         "safety.aeversion",

@@ -22,7 +22,7 @@ from django.utils import timezone
 from trialdesk.audit.actions import record
 from trialdesk.crfs.actions import CrfError
 from trialdesk.crfs.models import ItemValue
-from trialdesk.safety import ctcae
+from trialdesk.safety import ctcae, findings
 from trialdesk.safety.models import AdverseEvent, AEVersion, ReportClock
 from trialdesk.studies.registry import get_protocol
 from trialdesk.studies.timezones import site_zone
@@ -62,7 +62,10 @@ def on_form_saved(fi, changed: list[str], acting_user, role) -> None:
     """Registered from SafetyConfig.ready()."""
     participant = fi.participant
     spec = ae_spec(participant)
-    if spec is None or fi.form_code != spec.form:
+    if spec is None:
+        return
+    if fi.form_code != spec.form:
+        findings.on_form_saved(fi, spec, changed, acting_user, role)
         return
     values = stored_values(fi)
     check_ctcae_term(spec, values)
@@ -91,6 +94,7 @@ def on_form_saved(fi, changed: list[str], acting_user, role) -> None:
     record("create" if created else "change", obj=ae, old=old, new=ae.snapshot(), **common)
     record("create", obj=version, new=version_snapshot(version), **common)
     sync_clocks(ae, spec, now, acting_user, role, common)
+    findings.link_ae(ae, acting_user, role)
 
 
 def version_snapshot(version: AEVersion) -> dict:

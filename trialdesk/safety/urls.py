@@ -10,4 +10,5 @@ urlpatterns = [
     path("ae/<int:pk>/cioms.pdf", views.cioms, name="cioms"),
     path("ae/<int:pk>/follow-up/", views.follow_up, name="follow-up"),
     path("clock/<int:pk>/close/", views.close_clock, name="close-clock"),
+    path("prompt/<int:pk>/dismiss/", views.dismiss_finding, name="dismiss"),
 ]

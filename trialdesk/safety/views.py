@@ -8,8 +8,10 @@ import datetime as dt
 from collections import Counter
 
 from django.contrib import messages
+from django.db.models import Max
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
@@ -19,11 +21,14 @@ from trialdesk.accounts.models import Role
 from trialdesk.crfs.models import FormInstance
 from trialdesk.safety import ctcae
 from trialdesk.safety.actions import REPORT_ROLES, SafetyError, do_close_clock, do_record_follow_up
+from trialdesk.safety.findings import FindingError, do_dismiss_finding
 from trialdesk.safety.lists import PER_PAGE, AEFilter, AETable
-from trialdesk.safety.models import AdverseEvent, ReportClock
+from trialdesk.safety.models import AdverseEvent, LabFinding, ReportClock
 from trialdesk.safety.pdf import cioms_pdf
 from trialdesk.studies.registry import get_protocol
 from trialdesk.studies.timezones import site_zone
+
+ENTRY_ROLES = (Role.COORDINATOR, Role.INVESTIGATOR)
 
 #: Who reads the safety pages: the casebook readers and the DSMB (every site, pooled, blinded).
 SAFETY_ROLES = (
@@ -54,6 +59,8 @@ def dashboard(request):
     aes = list(visible_aes(request))
     protocol = get_protocol(request.study)
     spec = protocol.adverse_events
+    if spec is None:
+        raise Http404("this study's protocol has no adverse_events section")
     by_month: dict[str, list[int]] = {}
     for ae in aes:
         month = ae.onset_at.strftime("%Y-%m") if ae.onset_at else "—"
@@ -79,8 +86,52 @@ def dashboard(request):
             adverse_event__in=[ae.pk for ae in aes], closed_at__isnull=False, late=True
         ).count(),
         "now": dt.datetime.now(dt.UTC),
+        "findings": _open_findings(request, spec),
     }
     return render(request, "safety/dashboard.html", page)
+
+
+def _open_findings(request, spec) -> list[dict]:
+    ids = get_access(request).site_ids(*SAFETY_ROLES)
+    access = get_access(request)
+    rows = (
+        LabFinding.objects.filter(participant__site_id__in=ids, status=LabFinding.Status.OPEN)
+        .select_related("participant__site", "form__visit")
+        .order_by("detected_at")
+    )
+    out = []
+    for finding in rows:
+        visit = finding.form.visit
+        taken = FormInstance.objects.filter(visit=visit, form_code=spec.form).aggregate(
+            m=Max("repeat")
+        )["m"]
+        site_id = finding.participant.site_id
+        out.append(
+            {
+                "f": finding,
+                "ae_url": reverse("crfs:form", args=[visit.pk, spec.form, (taken or 0) + 1])
+                if access.can(ENTRY_ROLES, site_id)
+                else "",
+                "can_dismiss": access.can(REPORT_ROLES, site_id),
+            }
+        )
+    return out
+
+
+@require_POST
+@require_role(*REPORT_ROLES)
+def dismiss_finding(request, pk: int):
+    ids = get_access(request).site_ids(*REPORT_ROLES)
+    finding = LabFinding.objects.filter(pk=pk, participant__site_id__in=ids).first()
+    if finding is None:
+        raise Http404("no such prompt at your sites")
+    try:
+        do_dismiss_finding(finding, request.user, reason=request.POST.get("reason", ""))
+    except FindingError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Prompt dismissed."))
+    return redirect("safety:dashboard")
 
 
 def _order(protocol, spec, code: str) -> int:

@@ -690,6 +690,28 @@ def _adverse_events(p: Protocol) -> Iterator[Issue]:
                     (*loc, key, index),
                     f"{code!r} is not in codelist {field.codelist!r} ({_join(allowed)})",
                 )
+    yield from _lab_grades(p, spec, form, loc)
+
+
+def _lab_grades(p: Protocol, spec, form: Form, loc: Loc) -> Iterator[Issue]:
+    grade_field = form.fields.get(spec.fields.grade)
+    grades = (
+        list(p.codelists[grade_field.codelist].items)
+        if grade_field and grade_field.codelist in p.codelists
+        else []
+    )
+    for index, lab in enumerate(spec.lab_grades):
+        lloc = (*loc, "lab_grades", index)
+        issues = list(_field_ref(p, lab.field, (*lloc, "field"), allow_repeating=True))
+        yield from issues
+        if not issues and p.field(lab.field).type not in NUMERIC_TYPES:
+            yield (*lloc, "field"), f"{lab.field!r} is not a number field"
+        for code in lab.thresholds:
+            if grades and code not in grades:
+                yield (
+                    (*lloc, "thresholds", code),
+                    f"{code!r} is not a grade of codelist {grade_field.codelist!r} ({_join(grades)})",
+                )
 
 
 # --------------------------------------------------------------------------- warnings

@@ -647,6 +647,18 @@ class ReportingClocks(Model):
     reminder_fraction: Probability = 0.75
 
 
+class LabGrade(Model):
+    """A measured value that reaches a CTCAE grade: the safety app prompts the investigator to
+    record an AE (or dismiss the prompt with a reason). ``thresholds``: grade code of the AE
+    form's grade codelist → the limit in the field's canonical unit; ``below`` means value <
+    limit, ``at_or_above`` value ≥ limit (the highest grade reached wins)."""
+
+    field: str  # "form.field", a numeric field
+    ctcae_term: str = Field(min_length=1)
+    direction: Literal["below", "at_or_above"]
+    thresholds: dict[Code, float] = Field(min_length=1)
+
+
 class AdverseEventsSpec(Model):
     """The protocol's ``adverse_events:`` section: the AE eCRF log form is the AE record."""
 
@@ -659,6 +671,7 @@ class AdverseEventsSpec(Model):
     #: Outcome codes that mean death (also the 7-day clock).
     fatal_outcomes: tuple[Code, ...] = ()
     clocks: ReportingClocks = ReportingClocks()
+    lab_grades: tuple[LabGrade, ...] = ()
     #: How the CIOMS form names the suspect product: blinded, never an arm or a lot.
     suspect_product: str = Field(default="study product or placebo, blinded", min_length=1)
     note: str | None = None
