@@ -19,6 +19,7 @@ from django_tables2 import RequestConfig
 from trialdesk.accounts.access import Refused, get_access, require_role
 from trialdesk.accounts.models import Role
 from trialdesk.crfs.models import FormInstance
+from trialdesk.randomization.models import Dosing
 from trialdesk.safety import ctcae
 from trialdesk.safety.actions import REPORT_ROLES, SafetyError, do_close_clock, do_record_follow_up
 from trialdesk.safety.findings import FindingError, do_dismiss_finding
@@ -87,8 +88,32 @@ def dashboard(request):
         ).count(),
         "now": dt.datetime.now(dt.UTC),
         "findings": _open_findings(request, spec),
+        "reactions": _unrecorded_reactions(request),
     }
     return render(request, "safety/dashboard.html", page)
+
+
+#: CTCAE terms that record a reaction at dosing as an AE.
+INFUSION_TERMS = (
+    "Infusion related reaction",
+    "Allergic reaction",
+    "Anaphylaxis",
+    "Cytokine release syndrome",
+    "Injection site reaction",
+    "Infusion site extravasation",
+)
+
+
+def _unrecorded_reactions(request):
+    """Reactions recorded at dosing whose participant has no AE coded with a reaction term."""
+    ids = get_access(request).site_ids(*SAFETY_ROLES)
+    coded = AdverseEvent.objects.filter(ctcae_term__in=INFUSION_TERMS).values("participant_id")
+    return (
+        Dosing.objects.filter(participant__site_id__in=ids, infusion_reaction=True)
+        .exclude(participant_id__in=coded)
+        .select_related("participant")
+        .only("participant__subject_id", "reaction_description", "reaction_onset", "ae_reference")
+    )
 
 
 def _open_findings(request, spec) -> list[dict]:
@@ -171,6 +196,11 @@ def ae_page(request, pk: int):
         "clocks": ae.clocks.select_related("closed_by").order_by("due_at"),
         "reports": ae.reports.select_related("recorded_by"),
         "ctcae": ctcae.lookup(ae.ctcae_term) if ae.ctcae_term else None,
+        "reaction": Dosing.objects.filter(participant=ae.participant, infusion_reaction=True)
+        .only("reaction_description", "reaction_onset", "ae_reference")
+        .first()
+        if ae.ctcae_term in INFUSION_TERMS
+        else None,
         "can_report": access.can(REPORT_ROLES, site_id),
         "can_open_form": entry,
         "local_now": dt.datetime.now(zone).strftime("%Y-%m-%dT%H:%M"),

@@ -5,13 +5,19 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+from decimal import Decimal
 
 import pytest
 import time_machine
 from django.core import mail
+from django.utils import timezone
 from pypdf import PdfReader
 
-from trialdesk.randomization.actions import do_randomize_participant
+from trialdesk.randomization.actions import (
+    do_randomize_participant,
+    do_record_dosing,
+    do_record_preparation,
+)
 from trialdesk.randomization.models import Allocation
 from trialdesk.randomization.tests.helpers import ready, setup_list
 from trialdesk.safety.clocks import tick
@@ -136,10 +142,39 @@ def test_no_arm_or_lot_on_any_page_pdf_or_email(personas, login):
     allocation = do_randomize_participant(participant, personas["coord_a"])
     protocol = get_protocol(participant)
     arm = protocol.arm(Allocation.objects.get(pk=allocation.pk).arm)
-    secrets = {arm.name.en, arm.name.id, arm.description.en[:40]}
+    secrets = {arm.name.en, arm.name.id, arm.description.en[:40], "LOT-SECRET-77"}
+    start = timezone.now() - dt.timedelta(hours=2)
+    Allocation.objects.filter(pk=allocation.pk).update(allocated_at=start - dt.timedelta(hours=2))
+    do_record_preparation(
+        allocation,
+        personas["pharm_a"],
+        lot="LOT-SECRET-77",
+        volume_ml=Decimal("100"),
+        prepared_at=start - dt.timedelta(hours=1),
+    )
+    do_record_dosing(
+        participant,
+        personas["coord_a"],
+        route="IV",
+        volume_ml=Decimal("100"),
+        started_at=start,
+        stopped_at=start + dt.timedelta(hours=1),
+        administered_by=personas["inv_a"],
+        infusion_reaction=True,
+        reaction_description="Flushing and chills at 20 minutes",
+        reaction_onset=start + dt.timedelta(minutes=20),
+        ae_reference="AE form 1",
+    )
+    dashboard = login("inv_a").get(reverse("safety:dashboard")).content.decode()
+    assert f'id="reaction-{participant.subject_id}"' in dashboard
     aware = dt.datetime.now(dt.UTC) - dt.timedelta(hours=23)
-    save_ae(participant, personas["inv_a"], sae_raw(aware, relatedness="PROBABLE"), visit="SCR")
+    raw = sae_raw(aware, relatedness="PROBABLE", ctcae_term="Infusion related reaction")
+    save_ae(participant, personas["inv_a"], raw, visit="D0")
     ae = AdverseEvent.objects.get(participant=participant)
+    dashboard = login("inv_a").get(reverse("safety:dashboard")).content.decode()
+    assert f'id="reaction-{participant.subject_id}"' not in dashboard
+    page = login("inv_a").get(reverse("safety:ae", args=[ae.pk])).content.decode()
+    assert "Flushing and chills at 20 minutes" in page and "AE form 1" in page
     mail.outbox.clear()
     assert tick()  # reminder (75 % of 24 h passed)
     with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(hours=2), tick=False):
