@@ -97,7 +97,7 @@ def cioms_pdf(ae, *, reporter: str, report_kind: str) -> bytes:
             escape(f"CIOMS I — Suspect adverse reaction report ({report_kind})"), styles["Title"]
         ),
         para(
-            f"Study {protocol.study.id} ({protocol.study.short_title or protocol.study.title}); "
+            f"Study {protocol.study.id}; "
             f"site {participant.site.code}; adverse event version {ae.version}; "
             f"generated {_when(timezone.now(), zone)}"
         ),
@@ -160,6 +160,7 @@ def cioms_pdf(ae, *, reporter: str, report_kind: str) -> bytes:
         buf,
         pagesize=A4,
         invariant=1,
+        pageCompression=0,  # text searchable in the raw file (and no random bytes)
         title=f"CIOMS I {participant.subject_id} AE {ae.pk} v{ae.version}",
         leftMargin=20 * mm,
         rightMargin=20 * mm,
