@@ -132,3 +132,21 @@ def test_the_periodic_task_runs_from_trialdesk_tick_and_its_own_command(sae):
         out = CliRunner().invoke(main, ["safety", "tick"])
     assert out.exit_code == 0, out.output
     assert "1 late" in out.output
+
+
+def test_audit_verify_reconciles_every_safety_table_with_the_trail(sae, personas, participant_a):
+    from trialdesk.audit.reconcile import reconcile
+    from trialdesk.safety.models import LabFinding
+
+    _at(18)
+    with time_machine.travel(AWARE + dt.timedelta(hours=20), tick=False):
+        do_close_clock(_clock(sae), personas["inv_a"], sent_at=AWARE + dt.timedelta(hours=19))
+    with time_machine.travel(AWARE + dt.timedelta(hours=21), tick=False):
+        save_ae(participant_a, personas["inv_a"], sae_raw(AWARE, relatedness="DEFINITE"))
+    assert ReportClock.objects.count() == 2
+    mismatches = [m for m in reconcile() if m.object_type.startswith("safety.")]
+    assert mismatches == []
+    ReportClock.objects.filter(kind="sae_initial").update(late=True)  # behind the app's back
+    mismatches = [str(m) for m in reconcile() if m.object_type.startswith("safety.")]
+    assert any("late" in m for m in mismatches), mismatches
+    assert not LabFinding.objects.exists()
