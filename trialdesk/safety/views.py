@@ -276,8 +276,3 @@ def follow_up(request, pk: int):
     else:
         messages.success(request, _("Follow-up report recorded."))
     return redirect("safety:ae", pk=ae.pk)
-
-
-def form_link(ae) -> tuple[int, str, int]:
-    fi: FormInstance = ae.form
-    return fi.visit_id, fi.form_code, fi.repeat
