@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "manage": ("trialdesk.commands.web:manage", "Run a Django management command."),
     "audit": ("trialdesk.commands.audit:audit", "Verify and export the audit trail."),
     "demo": ("trialdesk.commands.demo:demo", "Load demonstration data."),
+    "safety": ("trialdesk.commands.safety:safety", "Adverse events: reporting clocks."),
     "tick": ("trialdesk.commands.tick:tick", "Run the periodic tasks once (cron: every minute)."),
 }
 

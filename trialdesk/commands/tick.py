@@ -17,6 +17,7 @@ from trialdesk.commands._django import setup
 # name: "module:function" (an explicit registry, run in this order)
 PERIODIC_TASKS: dict[str, str] = {
     "audit-anchor": "trialdesk.audit.anchor:tick",
+    "safety-clocks": "trialdesk.safety.clocks:tick",
 }
 
 

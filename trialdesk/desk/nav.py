@@ -22,6 +22,7 @@ LINKS = (
     ("visits:to-sign", _("To sign")),
     ("randomization:overview", _("Randomization")),
     ("randomization:pharmacy", _("Pharmacy")),
+    ("safety:dashboard", _("Safety")),
     ("dsmb:rules", _("Safety rules")),
     ("crfs:data-quality", _("Data quality")),
     ("visits:deviations", _("Deviations")),

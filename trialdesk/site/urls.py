@@ -44,6 +44,7 @@ staff_patterns = [
     path("enrolment/", include("trialdesk.enrolment.urls")),
     path("randomization/", include("trialdesk.randomization.urls")),
     path("dsmb/", include("trialdesk.dsmb.urls")),
+    path("safety/", include("trialdesk.safety.urls")),
 ]
 
 #: One study's JSON endpoints, below /api/v1/<study>/ (built once: ninja registers each API once).

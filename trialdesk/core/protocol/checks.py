@@ -65,6 +65,7 @@ def check_protocol(p: Protocol) -> list[Issue]:
         _interim,
         _safety_rules,
         _unblinding,
+        _adverse_events,
     )
     issues: list[Issue] = []
     for check in checks:
@@ -631,6 +632,86 @@ def _unblinding(p: Protocol) -> Iterator[Issue]:
                 (*loc, "notify", index),
                 f"contact {code!r} is not given under contacts (given: {_join(list(given)) or 'none'})",
             )
+
+
+#: adverse_events.fields: role → the field types it may have.
+_AE_FIELD_TYPES = {
+    "term": {FieldType.TEXT},
+    "ctcae_term": {FieldType.TEXT},
+    "grade": {FieldType.CHOICE},
+    "serious": {FieldType.BOOLEAN},
+    "seriousness": {FieldType.MULTICHOICE},
+    "relatedness": {FieldType.CHOICE},
+    "expected": {FieldType.BOOLEAN},
+    "onset": {FieldType.DATETIME, FieldType.DATE},
+    "awareness": {FieldType.DATETIME},
+    "outcome": {FieldType.CHOICE},
+}
+
+
+def _adverse_events(p: Protocol) -> Iterator[Issue]:
+    spec, loc = p.adverse_events, ("adverse_events",)
+    if spec is None:
+        return
+    form = p.forms.get(spec.form)
+    if form is None:
+        yield (*loc, "form"), f"unknown form {spec.form!r} (forms: {', '.join(p.forms)})"
+        return
+    if not form.log:
+        yield (*loc, "form"), f"form {spec.form!r} must be a log form (log: true)"
+    for role, wanted in _AE_FIELD_TYPES.items():
+        code = getattr(spec.fields, role)
+        if code is None:
+            continue
+        floc = (*loc, "fields", role)
+        field = form.fields.get(code)
+        if field is None:
+            known = ", ".join(form.fields)
+            yield floc, f"form {spec.form!r} has no field {code!r} (fields: {known})"
+        elif field.type not in wanted:
+            types = _join(sorted(str(t) for t in wanted))
+            yield floc, f"field {code!r} is {field.type}; {role} must be {types}"
+    for key, role in (
+        ("related", "relatedness"),
+        ("life_threatening", "seriousness"),
+        ("fatal_outcomes", "outcome"),
+    ):
+        codes = getattr(spec, key)
+        field = form.fields.get(getattr(spec.fields, role) or "")
+        if codes and (field is None or not field.codelist):
+            yield (*loc, key), f"{key} needs fields.{role} with a codelist"
+            continue
+        if field is None or field.codelist not in p.codelists:
+            continue
+        allowed = list(p.codelists[field.codelist].items)
+        for index, code in enumerate(codes):
+            if code not in allowed:
+                yield (
+                    (*loc, key, index),
+                    f"{code!r} is not in codelist {field.codelist!r} ({_join(allowed)})",
+                )
+    yield from _lab_grades(p, spec, form, loc)
+
+
+def _lab_grades(p: Protocol, spec, form: Form, loc: Loc) -> Iterator[Issue]:
+    grade_field = form.fields.get(spec.fields.grade)
+    grades = (
+        list(p.codelists[grade_field.codelist].items)
+        if grade_field and grade_field.codelist in p.codelists
+        else []
+    )
+    for index, lab in enumerate(spec.lab_grades):
+        lloc = (*loc, "lab_grades", index)
+        issues = list(_field_ref(p, lab.field, (*lloc, "field"), allow_repeating=True))
+        yield from issues
+        if not issues and p.field(lab.field).type not in NUMERIC_TYPES:
+            yield (*lloc, "field"), f"{lab.field!r} is not a number field"
+        for code in lab.thresholds:
+            if grades and code not in grades:
+                yield (
+                    (*lloc, "thresholds", code),
+                    f"{code!r} is not a grade of codelist {grade_field.codelist!r} ({_join(grades)})",
+                )
 
 
 # --------------------------------------------------------------------------- warnings

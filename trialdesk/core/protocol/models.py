@@ -619,3 +619,59 @@ class Contacts(Model):
 
     sponsor: Contact | None = None
     dsmb: Contact | None = None
+
+
+class AdverseEventFields(Model):
+    """Which fields of the AE log form carry what the safety app reads (codes of that form)."""
+
+    term: Identifier
+    ctcae_term: Identifier | None = None
+    grade: Identifier
+    serious: Identifier
+    seriousness: Identifier | None = None
+    relatedness: Identifier
+    expected: Identifier | None = None
+    onset: Identifier
+    awareness: Identifier | None = None
+    outcome: Identifier | None = None
+
+
+class ReportingClocks(Model):
+    """Expedited reporting: the SAE initial report within ``sae_initial_hours`` of the site's
+    awareness; a SUSAR within ``susar_fatal_days`` if fatal or life-threatening, else
+    ``susar_other_days``. The reminder goes once at ``reminder_fraction`` of the interval."""
+
+    sae_initial_hours: int = Field(default=24, gt=0)
+    susar_fatal_days: int = Field(default=7, gt=0)
+    susar_other_days: int = Field(default=15, gt=0)
+    reminder_fraction: Probability = 0.75
+
+
+class LabGrade(Model):
+    """A measured value that reaches a CTCAE grade: the safety app prompts the investigator to
+    record an AE (or dismiss the prompt with a reason). ``thresholds``: grade code of the AE
+    form's grade codelist → the limit in the field's canonical unit; ``below`` means value <
+    limit, ``at_or_above`` value ≥ limit (the highest grade reached wins)."""
+
+    field: str  # "form.field", a numeric field
+    ctcae_term: str = Field(min_length=1)
+    direction: Literal["below", "at_or_above"]
+    thresholds: dict[Code, float] = Field(min_length=1)
+
+
+class AdverseEventsSpec(Model):
+    """The protocol's ``adverse_events:`` section: the AE eCRF log form is the AE record."""
+
+    form: Identifier
+    fields: AdverseEventFields
+    #: Relatedness codes that count as related (SUSAR, stopping rules).
+    related: tuple[Code, ...] = Field(min_length=1)
+    #: Seriousness codes that make a SUSAR fatal or life-threatening (the 7-day clock).
+    life_threatening: tuple[Code, ...] = ()
+    #: Outcome codes that mean death (also the 7-day clock).
+    fatal_outcomes: tuple[Code, ...] = ()
+    clocks: ReportingClocks = ReportingClocks()
+    lab_grades: tuple[LabGrade, ...] = ()
+    #: How the CIOMS form names the suspect product: blinded, never an arm or a lot.
+    suspect_product: str = Field(default="study product or placebo, blinded", min_length=1)
+    note: str | None = None

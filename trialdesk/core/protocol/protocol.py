@@ -10,6 +10,7 @@ from typing import TypeVar
 from pydantic import PrivateAttr
 
 from trialdesk.core.protocol.models import (
+    AdverseEventsSpec,
     Allocation,
     Analysis,
     Arm,
@@ -114,6 +115,7 @@ class Protocol(Model):
     unblinding: UnblindingPolicy = UnblindingPolicy()
     signing: SigningPolicy = SigningPolicy()
     contacts: Contacts = Contacts()
+    adverse_events: AdverseEventsSpec | None = None
 
     _compiled: dict[tuple[str | None, str], Expression] = PrivateAttr(default_factory=dict)
     _schema: Schema | None = PrivateAttr(default=None)

@@ -220,6 +220,7 @@ EXPECTED_NAV = {
         "enrolment:log",
         "randomization:overview",
         "visits:deviations",
+        "safety:dashboard",
         "dsmb:rules",
     },
     "inv_a": {
@@ -230,6 +231,7 @@ EXPECTED_NAV = {
         "visits:to-sign",
         "randomization:overview",
         "visits:deviations",
+        "safety:dashboard",
         "dsmb:rules",
     },
     "monitor": {
@@ -240,6 +242,7 @@ EXPECTED_NAV = {
         "randomization:overview",
         "visits:deviations",
         "audit:trail",
+        "safety:dashboard",
         "dsmb:rules",
     },
     "dm": {
@@ -251,12 +254,13 @@ EXPECTED_NAV = {
         "crfs:data-quality",
         "visits:deviations",
         "audit:trail",
+        "safety:dashboard",
         "dsmb:rules",
     },
     "pharm_a": {"enrolment:log", "randomization:overview", "randomization:pharmacy", "dsmb:rules"},
     "stat": {"dsmb:rules"},
     "ustat": {"randomization:overview", "people:role-requests", "dsmb:rules"},
-    "dsmb": {"dsmb:rules"},
+    "dsmb": {"safety:dashboard", "dsmb:rules"},
     "admin": {"people:people", "people:sites", "people:role-requests", "dsmb:rules"},
 }
 
