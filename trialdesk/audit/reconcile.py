@@ -54,6 +54,11 @@ UNRECONCILED: dict[str, str] = {
     ),
     "audit.auditevent": "the trail itself: checked event by event by the MAC chain",
     "audit.auditchainhead": "the chain's head: checked against the last event by chain.verify",
+    "dsmb.rulestate": (
+        "a cache of the stopping rules' evaluation, recomputed from the AE forms (reconciled "
+        "item by item) at every AE change; each change of a rule's state is audited "
+        "(dsmb.rule_state) and every pause it opens is reconciled (dsmb.pause)"
+    ),
     "participants.identity": (
         "Fernet ciphertext, authenticated with the PII key (an edited row does not decrypt); "
         "its writes are audited on the participant without the data"

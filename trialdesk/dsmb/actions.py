@@ -107,7 +107,13 @@ def _open_pause(study_code, code, ev, by_arm, now, acting_user, role) -> Pause:
         role=role,
         study=study_code,
         obj=pause,
-        new={"rule": code, "action": pause.action, "fired_at": now, "open": True},
+        new={
+            "rule": code,
+            "action": pause.action,
+            "fired_at": now,
+            "closed_at": None,
+            "open": True,
+        },
         reason=f"safety rule '{code}' fired",
     )
     transaction.on_commit(lambda p=pause: notify_pause(p))
@@ -259,8 +265,7 @@ def _take_effect(decision: Decision, acting_user, role: str, when) -> None:
     closed, opened = [], None
     if decision.kind in (Decision.Kind.CONTINUE, Decision.Kind.MODIFY):
         for pause in decision.pauses.select_for_update().filter(closed_at__isnull=True):
-            pause.closed_at, pause.closed_by_decision = when, decision
-            pause.save(update_fields=["closed_at", "closed_by_decision"])
+            _close_pause(pause, decision, when, acting_user, role)
             closed.append(pause.pk)
     elif decision.kind in (Decision.Kind.PAUSE, Decision.Kind.STOP):
         action = (
@@ -274,13 +279,28 @@ def _take_effect(decision: Decision, acting_user, role: str, when) -> None:
             fired_at=when,
             opened_by_decision=decision,
         )
+        record(
+            "dsmb.pause",
+            actor=acting_user,
+            role=role,
+            study=decision.study_id,
+            obj=opened,
+            new={
+                "rule": "",
+                "action": opened.action,
+                "fired_at": when,
+                "closed_at": None,
+                "open": True,
+                "opened_by_decision": decision.pk,
+            },
+            reason=f"DSMB decision #{decision.pk}: {decision.kind}",
+        )
         if decision.kind == Decision.Kind.STOP:
             # a stop replaces every other pause: the study is closed for good
             for pause in Pause.objects.filter(
                 study_id=decision.study_id, closed_at__isnull=True
             ).exclude(pk=opened.pk):
-                pause.closed_at, pause.closed_by_decision = when, decision
-                pause.save(update_fields=["closed_at", "closed_by_decision"])
+                _close_pause(pause, decision, when, acting_user, role)
                 closed.append(pause.pk)
     record(
         "dsmb.decision_effective",
@@ -294,4 +314,20 @@ def _take_effect(decision: Decision, acting_user, role: str, when) -> None:
             "pauses_closed": closed,
             "pause_opened": opened.pk if opened else None,
         },
+    )
+
+
+def _close_pause(pause: Pause, decision: Decision, when, acting_user, role: str) -> None:
+    """A signed decision closes a pause; the pause's own audit event says so."""
+    pause.closed_at, pause.closed_by_decision = when, decision
+    pause.save(update_fields=["closed_at", "closed_by_decision"])
+    record(
+        "dsmb.pause",
+        actor=acting_user,
+        role=role,
+        study=decision.study_id,
+        obj=pause,
+        old={"open": True},
+        new={"closed_at": when, "open": False, "closed_by_decision": decision.pk},
+        reason=f"DSMB decision #{decision.pk}: {decision.kind}",
     )

@@ -10,6 +10,8 @@ class DsmbConfig(AppConfig):
         from trialdesk.randomization.hooks import register_gate
 
         from . import actions, services
+        from .reconcilers import register_all
 
+        register_all()
         register_on_form_saved(actions.on_form_saved)
         register_gate(services.gate)

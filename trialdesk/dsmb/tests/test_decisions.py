@@ -132,3 +132,26 @@ def test_a_signed_stop_closes_the_study(personas, paused, second_member):
         ra.do_randomize_participant(ready(personas), personas["coord_a"])
     with pytest.raises(actions.DsmbError, match="cannot be resumed"):
         _decide(personas, open_)
+
+
+def test_audit_verify_reconciles_pauses_decisions_and_signatures(personas, paused, second_member):
+    """Every pause, decision and signature is in the trail; an edit behind the application's
+    back (a pause closed, a signature's time moved) is found by `audit verify`'s reconcile."""
+    from django.utils import timezone
+
+    from trialdesk.audit.reconcile import reconcile
+    from trialdesk.dsmb.models import DecisionSignature
+
+    decision = _decide(personas, paused)
+    actions.do_sign_decision(decision, personas["dsmb"], password=PASSWORD)
+    actions.do_sign_decision(decision, second_member, password=PASSWORD)
+    mine = lambda: [m for m in reconcile() if m.object_type.startswith("dsmb.")]  # noqa: E731
+    assert mine() == []
+    other = Pause.objects.create(study_id=STUDY, action="pause_enrolment", fired_at=timezone.now())
+    Pause.objects.filter(pk=paused.pk).update(closed_at=None)
+    sig = DecisionSignature.objects.filter(decision=decision).first()
+    DecisionSignature.objects.filter(pk=sig.pk).update(signed_at=timezone.now())
+    found = {(m.object_type, m.object_id): m.problem for m in mine()}
+    assert "no audit event" in found[("dsmb.pause", str(other.pk))]
+    assert "closed_at" in found[("dsmb.pause", str(paused.pk))]
+    assert "signatures" in found[("dsmb.decisionsignature", str(decision.pk))]

@@ -1,0 +1,74 @@
+"""What `trialdesk audit verify` compares for the DSMB (registered in DsmbConfig.ready)."""
+
+from __future__ import annotations
+
+from trialdesk.audit.reconcile import Reconciler, instant, merge, new_of, register
+from trialdesk.dsmb.models import Decision, DecisionSignature, Pause
+
+PAUSE_TIMES = ("fired_at", "closed_at")
+
+
+def _norm(key, value):
+    return instant(value) if key in PAUSE_TIMES or key == "decided_at" else value
+
+
+def _pauses():
+    for p in Pause.objects.iterator(chunk_size=2000):
+        yield (
+            p.pk,
+            {
+                "action": p.action,
+                "fired_at": instant(p.fired_at),
+                "closed_at": instant(p.closed_at),
+            },
+        )
+
+
+def _decisions():
+    for d in Decision.objects.iterator(chunk_size=2000):
+        yield (
+            d.pk,
+            {
+                "kind": d.kind,
+                "minutes_sha256": d.minutes_sha256,
+                "decided_at": instant(d.decided_at),
+            },
+        )
+
+
+def _signatures():
+    """Signatures are audited on their decision: one state per decision, every signer."""
+    out: dict[int, dict] = {}
+    rows = DecisionSignature.objects.order_by("signed_at", "pk")
+    for s in rows.iterator(chunk_size=2000):
+        state = out.setdefault(s.decision_id, {"signatures": []})
+        state["signatures"].append([s.printed_name, instant(s.signed_at)])
+    return out
+
+
+def _signature_apply(state, event):
+    new = new_of(event)
+    signed = [
+        *state.get("signatures", []),
+        [new.get("printed_name"), instant(new.get("signed_at"))],
+    ]
+    return {"signatures": signed}
+
+
+def register_all() -> None:
+    register(
+        "dsmb.pause",
+        Reconciler(_pauses, merge("action", *PAUSE_TIMES, normalise=_norm), ("dsmb.pause",)),
+    )
+    register(
+        "dsmb.decision",
+        Reconciler(
+            _decisions,
+            merge("kind", "minutes_sha256", "decided_at", normalise=_norm),
+            ("dsmb.decision", "dsmb.decision_effective"),
+        ),
+    )
+    register(
+        "dsmb.decisionsignature",
+        Reconciler(_signatures, _signature_apply, ("dsmb.sign",), events_of="dsmb.decision"),
+    )
