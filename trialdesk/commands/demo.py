@@ -69,7 +69,14 @@ def load(n: int, seed: int, add: bool, study: str | None, every: bool) -> None:
 
     ensure_local_secrets()
     setup()
+    from django.conf import settings
+    from django.core import mail
     from django.core.management import call_command
+
+    # The alerts and reminders the story sets off are kept, not printed or sent: a demo has no
+    # real investigators to tell, and hundreds of e-mails would bury the summary.
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    mail.outbox = []
 
     call_command("migrate", interactive=False, verbosity=0)
     from trialdesk.participants.models import Participant
@@ -96,6 +103,8 @@ def load(n: int, seed: int, add: bool, study: str | None, every: bool) -> None:
         click.echo(loader.report())
     from trialdesk.testing.personas import PASSWORD
 
+    sent = len(mail.outbox)
+    click.echo(f"e-mails the story set off (kept, not sent): {sent}")
     click.echo(f"demo accounts, all with the password '{PASSWORD}' (a demo database only):")
     click.echo("  coord_a (coordinator 01), inv_a (investigator 01), monitor, dm (data manager),")
     click.echo("  pharm_a (unblinded pharmacist 01), stat, ustat (unblinded statistician), dsmb")

@@ -36,6 +36,13 @@ def _rank(lab, grade: str) -> int:
     return list(lab.thresholds).index(grade)
 
 
+def _after_dosing(fi) -> bool:
+    """A value is a candidate adverse event only once the participant is dosed, at day 0 or a
+    later (or unscheduled) visit; a screening value that reaches a grade is baseline, recorded
+    as medical history, not an AE."""
+    return fi.participant.anchor_date is not None and (fi.visit.day is None or fi.visit.day >= 0)
+
+
 def _common(fi, user, role) -> dict:
     p = fi.participant
     return {"actor": user, "role": role or "", "site": p.site, "participant": p.subject_id}
@@ -43,7 +50,7 @@ def _common(fi, user, role) -> dict:
 
 def on_form_saved(fi, spec, changed: list[str], user, role) -> None:
     labs = [lab for lab in spec.lab_grades if lab.field.split(".")[0] == fi.form_code]
-    if not labs:
+    if not labs or not _after_dosing(fi):
         return
     rows = {
         row.item: row

@@ -110,3 +110,12 @@ def test_site_02_does_not_see_site_01_prompts(personas, participant_a, login):
         .status_code
         == 404
     )
+
+
+def test_a_screening_value_is_baseline_not_a_prompt(personas, participant_a):
+    """Severe-range BP at screening is medical history: no AE prompt; the same at day 7 is."""
+    p = participant_a
+    do_save_form(visit_of(p, "SCR"), "vitals", personas["coord_a"], raw=vitals(sbp="165"))
+    assert not LabFinding.objects.filter(participant=p).exists()
+    save_vitals(p, personas["coord_a"], sbp="165")
+    assert LabFinding.objects.filter(participant=p, item="sbp", grade="G3").count() == 1

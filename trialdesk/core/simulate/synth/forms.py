@@ -549,6 +549,17 @@ BACKGROUND_AES = [
     ("Infusion site pain", 0.07, 0.0, (0.9, 0.1, 0.0, 0.0)),
 ]
 RELATED_SAES = ["Deep vein thrombosis", "Infusion-related reaction", "Anaphylaxis"]
+#: The CTCAE v5.0 term a site would code each synthetic verbatim term to (None: a term outside
+#: the study's CTCAE list, left uncoded for the central coder).
+CTCAE_TERM = {
+    "Headache": "Headache",
+    "Postpartum hypertension": "Hypertension",
+    "Anaemia": "Anemia",
+    "Pyrexia": "Fever",
+    "Deep vein thrombosis": "Thromboembolic event",
+    "Infusion-related reaction": "Infusion related reaction",
+    "Anaphylaxis": "Anaphylaxis",
+}
 
 
 def adverse_events(c: Cohort, rng: np.random.Generator, ctx: dict) -> Columns:
@@ -612,6 +623,7 @@ def adverse_events(c: Cohort, rng: np.random.Generator, ctx: dict) -> Columns:
         "seq": seq,
         "term": term.astype(str),
         "meddra_pt": term.astype(str),
+        "ctcae_term": np.asarray([CTCAE_TERM.get(t) for t in term.astype(str)], dtype=object),
         "onset_at": onset,
         "ongoing": ongoing,
         "end_at": _where(~ongoing, onset + np.round(duration_h * 60).astype(np.int64) * MINUTE),
