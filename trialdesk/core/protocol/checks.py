@@ -10,7 +10,7 @@ them).
 from __future__ import annotations
 
 import keyword
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from trialdesk.core.protocol.models import (
@@ -221,7 +221,7 @@ def _levels(p: Protocol, code: str, source: str) -> Iterator[Issue]:
         )
 
 
-def _join(values: list[object]) -> str:
+def _join(values: Iterable[object]) -> str:
     return ", ".join(str(v) for v in values)
 
 
@@ -707,7 +707,7 @@ def _lab_grades(p: Protocol, spec, form: Form, loc: Loc) -> Iterator[Issue]:
         if not issues and p.field(lab.field).type not in NUMERIC_TYPES:
             yield (*lloc, "field"), f"{lab.field!r} is not a number field"
         for code in lab.thresholds:
-            if grades and code not in grades:
+            if grade_field is not None and grades and code not in grades:
                 yield (
                     (*lloc, "thresholds", code),
                     f"{code!r} is not a grade of codelist {grade_field.codelist!r} ({_join(grades)})",
