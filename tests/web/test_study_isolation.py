@@ -285,3 +285,35 @@ def test_study_wide_actions_on_the_pages_act_in_the_pages_study(two_studies):
     assert "coord_a" in page and "coord_iron" not in page  # B's people are B's admin's
     sites = admin.get(f"/staff/{A}/people/sites/").content.decode()
     assert "RS Ujungberung" not in sites
+
+
+def test_an_administrator_adds_a_person_of_another_study_by_name_and_e_mail(two_studies):
+    """A's administrator gives a role in A to B's coordinator, knowing her user name and
+    e-mail; a wrong e-mail or an unknown name is refused in the same words, nothing written."""
+    from trialdesk.accounts.models import Membership
+
+    people = two_studies["people"]
+    iron = people["coord_iron"]
+    admin = _login(people["admin"])
+    url = f"/staff/{A}/people/"
+    form = {
+        "action": "add_existing",
+        "username": "coord_iron",
+        "email": "someone-else@example.org",
+        "role": "monitor",
+        "site": "",
+        "reason": "monitors study A as well",
+    }
+    wrong = admin.post(url, form)
+    unknown = admin.post(url, {**form, "username": "nobody_here"})
+    assert wrong.status_code == unknown.status_code == 422
+    message = "no account has that user name and e-mail"
+    assert message in wrong.content.decode() and message in unknown.content.decode()
+    assert not Membership.objects.filter(user=iron, study_id=A).exists()
+    response = admin.post(url, {**form, "email": iron.email.upper()})
+    assert response.status_code == 302
+    m = Membership.objects.get(user=iron, study_id=A)
+    assert (m.role, m.site_id, m.active) == ("monitor", None, True)
+    assert Membership.objects.filter(user=iron, study_id=B, role="coordinator").exists()
+    page = admin.get(url).content.decode()
+    assert "coord_iron" in page  # now one of A's people

@@ -99,8 +99,32 @@ def _site(request, raw: str) -> Site | None:
     return site
 
 
+#: Refusal for "add an existing account": the same words whether the user name is unknown
+#: or the e-mail does not match, so the form tells nothing about other studies' people.
+NO_SUCH_ACCOUNT = "no account has that user name and e-mail: check both, or create a new account"
+
+
+def _add_existing(request, post):
+    """Give a role in this study to an account that so far works only in other studies. The
+    administrator must know both its user name and its e-mail: nothing else is revealed."""
+    username = post.get("username", "").strip()
+    email = post.get("email", "").strip()
+    user = User.objects.filter(username=username, is_active=True).first()
+    if user is None or not email or user.email.strip().lower() != email.lower():
+        raise actions.AccountsError(NO_SUCH_ACCOUNT, "username")
+    _grant(request, user, post)
+    return user
+
+
 @require_role(*MANAGERS)
 def people(request):
+    if request.method == "POST" and request.POST.get("action") == "add_existing":
+        try:
+            user = _add_existing(request, request.POST)
+        except actions.AccountsError as exc:
+            return _people_page(request, error=str(exc), status=422)
+        messages.success(request, DONE["grant"])
+        return redirect("people:person", pk=user.pk)
     if request.method == "POST":
         post = request.POST
         try:
@@ -128,7 +152,13 @@ def _people_page(request, error: str = "", status: int = 200):
             queryset=Membership.objects.filter(study=request.study).select_related("site"),
         )
     )
-    return render(request, "accounts/people.html", {"users": users, "error": error}, status=status)
+    context = {
+        "users": users,
+        "error": error,
+        "roles": Role.choices,
+        "sites": Site.objects.filter(study=request.study, active=True).order_by("code"),
+    }
+    return render(request, "accounts/people.html", context, status=status)
 
 
 def _manageable_users(request):
