@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_POST
 
 from trialdesk.accounts.access import ALL_STAFF_ROLES, get_access, require_role
@@ -26,6 +27,15 @@ def _by_arm(request) -> bool:
 
 @require_role(*ALL_STAFF_ROLES)
 def rules(request):
+    context = rules_context(request)
+    by_arm = context["by_arm"]
+    context["is_dsmb"] = get_access(request).has_role(Role.DSMB)
+    context["decisions"] = Decision.objects.filter(study=request.study) if by_arm else []
+    return render(request, "dsmb/rules.html", context)
+
+
+def rules_context(request) -> dict:
+    """Each rule's state and open pause; by arm only for the roles that may see arms."""
     protocol = get_protocol(request.study)
     states = {s.rule_code: s for s in RuleState.objects.filter(study=request.study)}
     pauses = list(Pause.objects.filter(study=request.study))
@@ -44,18 +54,19 @@ def rules(request):
         )
     other = [p for p in pauses if p.is_open and not p.rule_code]
     by_arm = _by_arm(request)
-    return render(
-        request,
-        "dsmb/rules.html",
-        {
-            "rows": rows,
-            "other": [(p, services.pause_message(p)) for p in other],
-            "by_arm": by_arm,
-            "arms": list(protocol.arms) if by_arm else [],
-            "is_dsmb": get_access(request).has_role(Role.DSMB),
-            "decisions": Decision.objects.filter(study=request.study) if by_arm else [],
-        },
-    )
+    return {
+        "rows": rows,
+        "other": [(p, services.pause_message(p)) for p in other],
+        "by_arm": by_arm,
+        "arms": list(protocol.arms) if by_arm else [],
+    }
+
+
+def rules_panel(request) -> str:
+    """The safety dashboard's panel (trialdesk.safety.panels): the same table as the page."""
+    if not get_protocol(request.study).safety_rules:
+        return ""
+    return render_to_string("dsmb/_rules_panel.html", rules_context(request), request=request)
 
 
 @require_role(Role.DSMB)

@@ -25,6 +25,7 @@ from trialdesk.safety.actions import REPORT_ROLES, SafetyError, do_close_clock, 
 from trialdesk.safety.findings import FindingError, do_dismiss_finding
 from trialdesk.safety.lists import PER_PAGE, AEFilter, AETable
 from trialdesk.safety.models import AdverseEvent, LabFinding, ReportClock
+from trialdesk.safety.panels import render_panels
 from trialdesk.safety.pdf import cioms_pdf
 from trialdesk.studies.registry import get_protocol
 from trialdesk.studies.timezones import site_zone
@@ -89,6 +90,7 @@ def dashboard(request):
         "now": dt.datetime.now(dt.UTC),
         "findings": _open_findings(request, spec),
         "reactions": _unrecorded_reactions(request),
+        "panels": render_panels(request),  # e.g. the DSMB app's stopping rules
     }
     return render(request, "safety/dashboard.html", page)
 
