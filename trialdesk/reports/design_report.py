@@ -27,7 +27,7 @@ from trialdesk.core.safety_monitoring import (
 )
 from trialdesk.core.safety_monitoring.monitor import SafetyBoundary as _Boundary
 from trialdesk.core.safety_monitoring.rules import PosteriorRow, posterior_table
-from trialdesk.core.sequential import GroupSequentialDesign, group_sequential_design
+from trialdesk.core.sequential import GroupSequentialDesign
 
 OC_RATES = (0.007, 0.02, 0.05, 0.10, 0.20, 0.30)
 

@@ -6,44 +6,65 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('dsmb', '0001_initial'),
-        ('studies', '0002_study'),
+        ("dsmb", "0001_initial"),
+        ("studies", "0002_study"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='InterimRun',
+            name="InterimRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('run_at', models.DateTimeField()),
-                ('data_cut_seq', models.PositiveBigIntegerField(help_text='last audit event included')),
-                ('protocol_sha256', models.CharField(max_length=64)),
-                ('treatment_arm', models.CharField(max_length=20)),
-                ('control_arm', models.CharField(max_length=20)),
-                ('n_treatment', models.PositiveIntegerField()),
-                ('n_control', models.PositiveIntegerField()),
-                ('estimate', models.FloatField()),
-                ('standard_error', models.FloatField()),
-                ('z', models.FloatField()),
-                ('information_fraction', models.FloatField()),
-                ('critical_value', models.FloatField()),
-                ('futility_bound', models.FloatField(blank=True, null=True)),
-                ('decision', models.CharField(max_length=100)),
-                ('conditional_power_trend', models.FloatField()),
-                ('conditional_power_design', models.FloatField()),
-                ('conditional_power_planned_effect', models.FloatField()),
-                ('rci_lower', models.FloatField()),
-                ('rci_upper', models.FloatField()),
-                ('result', models.JSONField()),
-                ('result_sha256', models.CharField(max_length=64)),
-                ('run_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('study', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='studies.study')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("run_at", models.DateTimeField()),
+                (
+                    "data_cut_seq",
+                    models.PositiveBigIntegerField(help_text="last audit event included"),
+                ),
+                ("protocol_sha256", models.CharField(max_length=64)),
+                ("treatment_arm", models.CharField(max_length=20)),
+                ("control_arm", models.CharField(max_length=20)),
+                ("n_treatment", models.PositiveIntegerField()),
+                ("n_control", models.PositiveIntegerField()),
+                ("estimate", models.FloatField()),
+                ("standard_error", models.FloatField()),
+                ("z", models.FloatField()),
+                ("information_fraction", models.FloatField()),
+                ("critical_value", models.FloatField()),
+                ("futility_bound", models.FloatField(blank=True, null=True)),
+                ("decision", models.CharField(max_length=100)),
+                ("conditional_power_trend", models.FloatField()),
+                ("conditional_power_design", models.FloatField()),
+                ("conditional_power_planned_effect", models.FloatField()),
+                ("rci_lower", models.FloatField()),
+                ("rci_upper", models.FloatField()),
+                ("result", models.JSONField()),
+                ("result_sha256", models.CharField(max_length=64)),
+                (
+                    "run_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "study",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="studies.study",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-run_at', '-pk'],
+                "ordering": ["-run_at", "-pk"],
             },
         ),
     ]

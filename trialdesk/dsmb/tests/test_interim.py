@@ -173,3 +173,14 @@ def test_pages(observed, personas, login):
         assert f"{run.z:.4f}" not in main and "Run the interim" not in main, who
         assert c.post(BASE).status_code == 403, who
     assert InterimRun.objects.count() == 1
+
+
+def test_audit_verify_reconciles_interim_runs(observed, personas):
+    from trialdesk.audit.reconcile import reconcile
+
+    run = do_run_interim("NCT07183384", personas["ustat"])
+    mine = lambda: [m for m in reconcile() if m.object_type == "dsmb.interimrun"]  # noqa: E731
+    assert mine() == []
+    InterimRun.objects.filter(pk=run.pk).update(result_sha256="0" * 64)
+    found = {m.object_id: m.problem for m in mine()}
+    assert "result_sha256" in found[str(run.pk)]
