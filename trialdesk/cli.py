@@ -31,6 +31,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "audit": ("trialdesk.commands.audit:audit", "Verify and export the audit trail."),
     "demo": ("trialdesk.commands.demo:demo", "Load demonstration data."),
     "safety": ("trialdesk.commands.safety:safety", "Adverse events: reporting clocks."),
+    "interim": (
+        "trialdesk.commands.interim:interim",
+        "The interim analysis of the primary endpoint (unblinded).",
+    ),
     "tick": ("trialdesk.commands.tick:tick", "Run the periodic tasks once (cron: every minute)."),
 }
 

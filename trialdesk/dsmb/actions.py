@@ -21,7 +21,7 @@ from trialdesk.core.text import check_text
 from trialdesk.studies.registry import get_protocol
 
 from . import services
-from .models import Decision, DecisionSignature, Pause, RuleState
+from .models import Decision, DecisionSignature, InterimRun, Pause, RuleState
 
 SIGN_MEANING = "I approve this DSMB decision"
 MAX_MINUTES_BYTES = 10 * 1024 * 1024
@@ -331,3 +331,85 @@ def _close_pause(pause: Pause, decision: Decision, when, acting_user, role: str)
         new={"closed_at": when, "open": False, "closed_by_decision": decision.pk},
         reason=f"DSMB decision #{decision.pk}: {decision.kind}",
     )
+
+
+# --------------------------------------------------------------------------- interim analysis
+def do_run_interim(study, acting_user) -> InterimRun:
+    """Run the interim analysis now and keep it (the unblinded statistician only).
+
+    The data cut is the last audit event before the run: every stored value the run read was
+    written by an event at or before it (the run reads inside the same transaction). The
+    audit event names the run, its data cut and the result's SHA-256, never a number by arm.
+    """
+    from trialdesk.audit.models import AuditEvent
+
+    from . import interim
+
+    study_code = getattr(study, "pk", study)
+    access = Access.of(acting_user, study_code)
+    if not access.has_role(Role.UNBLINDED_STATISTICIAN):
+        raise PermissionDenied("only the unblinded statistician may run the interim analysis")
+    with transaction.atomic(durable=True):
+        last = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+        try:
+            p, comp, used = interim.compute(study_code)
+        except interim.InterimUnavailable as exc:
+            raise DsmbError(str(exc)) from exc
+        now = timezone.now()
+        proto = interim.protocol_sha256(study_code)
+        result = {
+            **comp.to_dict(),
+            "study": study_code,
+            "endpoint": p.endpoint,
+            "field": f"{p.form}.{p.item}",
+            "visit": p.visit,
+            "treatment_arm": p.treatment_arm,
+            "control_arm": p.control_arm,
+            "one_sided_from_two_sided": comp.one_sided_from_two_sided,
+            "participants": used,
+            "data_cut_seq": last,
+            "protocol_sha256": proto,
+        }
+        digest = interim.canonical_sha256(result)
+        r = comp.result
+        rci = r.repeated_ci or (float("nan"), float("nan"))
+        run = InterimRun.objects.create(
+            study_id=study_code,
+            run_at=now,
+            run_by=acting_user,
+            data_cut_seq=last,
+            protocol_sha256=proto,
+            treatment_arm=p.treatment_arm,
+            control_arm=p.control_arm,
+            n_treatment=comp.statistic.n_treatment,
+            n_control=comp.statistic.n_control,
+            estimate=comp.statistic.estimate,
+            standard_error=comp.statistic.standard_error,
+            z=comp.statistic.z,
+            information_fraction=comp.information_fraction,
+            critical_value=r.critical_value,
+            futility_bound=r.futility_bound,
+            decision=r.decision,
+            conditional_power_trend=r.conditional_power_trend,
+            conditional_power_design=r.conditional_power_design,
+            conditional_power_planned_effect=comp.conditional_power_planned_effect,
+            rci_lower=rci[0],
+            rci_upper=rci[1],
+            result=result,
+            result_sha256=digest,
+        )
+        record(
+            "dsmb.interim_run",
+            actor=acting_user,
+            role=Role.UNBLINDED_STATISTICIAN,
+            study=study_code,
+            obj=run,
+            new={
+                "run_at": now,
+                "data_cut_seq": last,
+                "protocol_sha256": proto,
+                "result_sha256": digest,
+            },
+            reason="interim analysis of the primary endpoint run",
+        )
+    return run

@@ -103,3 +103,39 @@ class DecisionSignature(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["decision", "signed_by"], name="uniq_dsmb_signature"),
         ]
+
+
+class InterimRun(models.Model):
+    """One run of the protocol's interim analysis of the primary endpoint (never edited).
+
+    By-arm numbers are unblinded: shown to the unblinded statistician and the DSMB only. The
+    audit event records that the run happened, its data cut and ``result_sha256`` (the SHA-256
+    of ``result`` as canonical JSON), never a number by arm.
+    """
+
+    study = models.ForeignKey("studies.Study", on_delete=models.PROTECT, related_name="+")
+    run_at = models.DateTimeField()
+    run_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    data_cut_seq = models.PositiveBigIntegerField(help_text="last audit event included")
+    protocol_sha256 = models.CharField(max_length=64)
+    treatment_arm = models.CharField(max_length=20)
+    control_arm = models.CharField(max_length=20)
+    n_treatment = models.PositiveIntegerField()
+    n_control = models.PositiveIntegerField()
+    estimate = models.FloatField()
+    standard_error = models.FloatField()
+    z = models.FloatField()
+    information_fraction = models.FloatField()
+    critical_value = models.FloatField()
+    futility_bound = models.FloatField(null=True, blank=True)
+    decision = models.CharField(max_length=100)
+    conditional_power_trend = models.FloatField()
+    conditional_power_design = models.FloatField()
+    conditional_power_planned_effect = models.FloatField()
+    rci_lower = models.FloatField()
+    rci_upper = models.FloatField()
+    result = models.JSONField()  # the whole computation (canonical), with the values' ids
+    result_sha256 = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["-run_at", "-pk"]

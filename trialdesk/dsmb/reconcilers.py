@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from trialdesk.audit.reconcile import Reconciler, instant, merge, new_of, register
-from trialdesk.dsmb.models import Decision, DecisionSignature, Pause
+from trialdesk.dsmb.models import Decision, DecisionSignature, InterimRun, Pause
 
 PAUSE_TIMES = ("fired_at", "closed_at")
 
@@ -55,6 +55,23 @@ def _signature_apply(state, event):
     return {"signatures": signed}
 
 
+def _interim_runs():
+    for r in InterimRun.objects.iterator(chunk_size=2000):
+        yield (
+            r.pk,
+            {
+                "run_at": instant(r.run_at),
+                "data_cut_seq": r.data_cut_seq,
+                "protocol_sha256": r.protocol_sha256,
+                "result_sha256": r.result_sha256,
+            },
+        )
+
+
+def _run_norm(key, value):
+    return instant(value) if key == "run_at" else value
+
+
 def register_all() -> None:
     register(
         "dsmb.pause",
@@ -71,4 +88,14 @@ def register_all() -> None:
     register(
         "dsmb.decisionsignature",
         Reconciler(_signatures, _signature_apply, ("dsmb.sign",), events_of="dsmb.decision"),
+    )
+    register(
+        "dsmb.interimrun",
+        Reconciler(
+            _interim_runs,
+            merge(
+                "run_at", "data_cut_seq", "protocol_sha256", "result_sha256", normalise=_run_norm
+            ),
+            ("dsmb.interim_run",),
+        ),
     )

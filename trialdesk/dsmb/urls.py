@@ -5,6 +5,7 @@ from trialdesk.dsmb import views
 app_name = "dsmb"
 urlpatterns = [
     path("", views.rules, name="rules"),
+    path("interim/", views.interim, name="interim"),
     path("decisions/new/", views.decision_new, name="decision-new"),
     path("decisions/<int:pk>/", views.decision, name="decision"),
     path("decisions/<int:pk>/sign/", views.sign, name="sign"),

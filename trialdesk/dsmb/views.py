@@ -146,3 +146,42 @@ def minutes(request, pk: int):
     response = HttpResponse(bytes(d.minutes), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="dsmb-decision-{d.pk}.pdf"'
     return response
+
+
+@require_role(*ALL_STAFF_ROLES)
+def interim(request):
+    """Whether the interim is due (everyone); runs and their results (DSMB, unblinded roles);
+    the run button (the unblinded statistician)."""
+    from . import interim as svc
+    from .models import InterimRun
+
+    access = get_access(request)
+    can_run = access.has_role(Role.UNBLINDED_STATISTICIAN)
+    error = ""
+    if request.method == "POST":
+        if not can_run:
+            raise PermissionDenied("only the unblinded statistician may run the interim analysis")
+        try:
+            run = actions.do_run_interim(request.study.pk, request.user)
+        except actions.DsmbError as exc:
+            error = str(exc)
+        else:
+            messages.success(request, f"Interim analysis run {run.pk} recorded.")
+            return redirect("dsmb:interim")
+    try:
+        state, unavailable = svc.due_state(request.study.pk), ""
+    except svc.InterimUnavailable as exc:
+        state, unavailable = None, str(exc)
+    sees_results = access.has_role(Role.DSMB, Role.UNBLINDED_STATISTICIAN)
+    return render(
+        request,
+        "dsmb/interim.html",
+        {
+            "state": state,
+            "unavailable": unavailable,
+            "can_run": can_run and state is not None,
+            "runs": InterimRun.objects.filter(study=request.study) if sees_results else [],
+            "error": error,
+        },
+        status=400 if error else 200,
+    )
