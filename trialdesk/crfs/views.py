@@ -17,6 +17,7 @@ from trialdesk.core.protocol.models import NONE_OF_THESE, FieldType
 from trialdesk.core.protocol.sources import RECORD_LABELS, record_of
 from trialdesk.core.text import LIMITS
 from trialdesk.crfs import actions, engine
+from trialdesk.crfs.actions.copies import copied_values
 from trialdesk.crfs.models import ClinicalAlert, FormInstance, ItemValue, Query
 from trialdesk.crfs.values import form_context
 from trialdesk.participants.scoping import ENTRY_ROLES, READ_ROLES, in_scope_or_404
@@ -174,7 +175,10 @@ def _context(
     if raw is None:
         raw, units = _raw_from_rows(form, rows)
     if result is None:
-        system = actions._system_values(protocol, form, fi) if fi else {}
+        system = {
+            **(actions._system_values(protocol, form, fi) if fi else {}),
+            **copied_values(visit.participant, form, visit),
+        }
         ctx = (
             form_context(participant, visit, exclude_form=fi)
             if fi
@@ -355,7 +359,10 @@ def validate(request, visit_pk: int, form_code: str, repeat: int = 1):
     raw, units = _raw_from_post(form, request.POST)
     fi = FormInstance.objects.filter(visit=visit, form_code=form_code, repeat=repeat).first()
     ctx_values = form_context(visit.participant, visit, exclude_form=fi)
-    system = actions._system_values(protocol, form, fi) if fi else {}
+    system = {
+        **(actions._system_values(protocol, form, fi) if fi else {}),
+        **copied_values(visit.participant, form, visit),
+    }
     result = engine.evaluate_form(
         protocol, form, raw, units, ctx_values, system=system, lang=get_language() or "en"
     )

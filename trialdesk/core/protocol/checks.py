@@ -353,6 +353,30 @@ def _forms(p: Protocol) -> Iterator[Issue]:
             yield from _field_units(field, loc)
             yield from _field_limits(field, loc)
             yield from _field_options(field, loc)
+            yield from _field_copy(p, form, field, loc)
+
+
+def _field_copy(p: Protocol, form: Form, field: FormField, loc: Loc) -> Iterator[Issue]:
+    """``copy_of: VISIT.field``: a visit that collects this form, a field of this form of the
+    same type that is not itself a copy, and a system entry."""
+    if field.copy_of is None:
+        return
+    visit, _, name = field.copy_of.rpartition(".")
+    where = (*loc, "copy_of")
+    spec = p.visits.get(visit)
+    if spec is None:
+        yield where, f"copy_of {field.copy_of!r}: no visit {visit!r} ({_join(p.visits)})"
+    elif form.code not in spec.forms:
+        yield where, f"copy_of {field.copy_of!r}: visit {visit} does not collect form {form.code}"
+    source = form.fields.get(name)
+    if source is None:
+        yield where, f"copy_of {field.copy_of!r}: form {form.code} has no field {name!r}"
+    elif source.copy_of is not None or source.code == field.code:
+        yield where, f"copy_of {field.copy_of!r}: copy a value that is measured, not a copy"
+    elif source.type is not field.type:
+        yield where, f"copy_of {field.copy_of!r}: {name} is {source.type}, not {field.type}"
+    if field.entry != "system" or field.derived or field.source:
+        yield where, "a copied value is filled by the system: no entry: site, derived or source"
 
 
 def _field_name(field: FormField, loc: Loc) -> Iterator[Issue]:

@@ -324,6 +324,12 @@ class FormField(Keyed):
     derived: str | None = None
     entry: Literal["site", "system"] = "site"
     source: str | None = None
+    #: ``VISIT.field``: the value of ``field`` on this same form at ``VISIT`` (e.g. ``D0.dct``,
+    #: the pre-dose ΔCt a later sample is calibrated to). Implies ``entry: system``; kept up to
+    #: date whenever either form is saved.
+    copy_of: str | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_+\-.]*\.[a-z][a-z0-9_]*$"
+    )
     entered_by: RoleCode | None = None
     identifier: bool = False
     #: Whether the value tells the study product or arm (a lot, batch, product name):
@@ -335,7 +341,10 @@ class FormField(Keyed):
     @model_validator(mode="before")
     @classmethod
     def _source_is_system_entry(cls, data: Any) -> Any:
-        if isinstance(data, Mapping) and data.get("source") is not None and "entry" not in data:
+        filled = isinstance(data, Mapping) and (
+            data.get("source") is not None or data.get("copy_of") is not None
+        )
+        if filled and "entry" not in data:
             return {**data, "entry": "system"}
         return data
 

@@ -10,13 +10,11 @@ record, and a save that sends them is refused (``common.unexpected_fields``).
 
 from __future__ import annotations
 
-import datetime as dt
-from decimal import Decimal
-
 from trialdesk.core.protocol.sources import RECORD_LABELS, record_of
 from trialdesk.crfs import engine, hooks
 from trialdesk.crfs.actions.checks import sync_auto_queries
 from trialdesk.crfs.actions.common import CrfError, S, SaveOutcome, _audit, _lock_form
+from trialdesk.crfs.actions.copies import _shown, _typed
 from trialdesk.crfs.actions.values import _after_change, check_stored_form, refresh_dependents
 from trialdesk.crfs.models import FormInstance, ItemValue
 from trialdesk.studies.registry import get_protocol
@@ -41,25 +39,6 @@ def home_visit(participant, protocol, form_code: str):
             if visit is not None:
                 return visit
     return None
-
-
-def _typed(fld, value, zone):
-    """A record's Python value as the form stores it (site-local wall time for datetimes)."""
-    if value is None:
-        return None
-    if isinstance(value, dt.datetime) and value.tzinfo is not None:
-        value = value.astimezone(zone).replace(tzinfo=None, second=0, microsecond=0)
-    if isinstance(value, Decimal):
-        value = float(value)
-    return engine.to_json(fld, value)
-
-
-def _shown(value) -> str:
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, str) and len(value) >= 16 and value[10:11] == "T":
-        return value.replace("T", " ")
-    return "" if value is None else str(value)
 
 
 def fill_from_record(participant, record: str, values: dict, acting_user, role, *, reason: str):

@@ -28,6 +28,7 @@ from trialdesk.crfs.actions.common import (
     reserved_message,
     unexpected_fields,
 )
+from trialdesk.crfs.actions.copies import copied_values, copy_fields, write_copies
 from trialdesk.crfs.actions.signatures import void_signatures
 from trialdesk.crfs.models import (
     FormInstance,
@@ -100,9 +101,9 @@ def do_save_form(
         reserved = reserved_fields(form, acting_user, participant.site_id)
         raw, units = _keep_reserved(form, fi, reserved, raw, units or {})
         context = form_context(participant, visit, exclude_form=fi)
-        result = engine.evaluate_form(
-            p, form, raw, units or {}, context, system=_system_values(p, form, fi), lang=lang
-        )
+        copies = copied_values(participant, form, fi.visit)  # read now, not as last stored
+        system = {**_system_values(p, form, fi), **copies}
+        result = engine.evaluate_form(p, form, raw, units or {}, context, system=system, lang=lang)
         if result.errors:
             raise CrfError(
                 "the form was not saved: correct the values marked", result.errors, result
@@ -115,6 +116,7 @@ def do_save_form(
             )
         outcome = SaveOutcome(fi, result)
         _store_values(p, form, fi, result, acting_user, role, reason, outcome, reserved)
+        outcome.changed += write_copies(form, fi, copies, acting_user, role)
         _date_the_visit(form, fi.visit, result, acting_user, reason, outcome)
         _after_change(fi, acting_user, role, reason, outcome, complete)
         outcome.queries_opened, outcome.queries_closed = sync_auto_queries(
@@ -123,6 +125,7 @@ def do_save_form(
         outcome.alerts = _raise_alerts(fi, result, acting_user, role)
         if outcome.changed:
             refresh_dependents(p, fi, acting_user, role)
+            refresh_copies(fi, acting_user, role)
             hooks.form_saved(fi, outcome.changed, acting_user, role)
     return outcome
 
@@ -429,3 +432,33 @@ def check_stored_form(
             continue
         outcome.changed.append(code)
     return result, outcome
+
+
+def refresh_copies(fi, acting_user, role) -> None:
+    """After ``fi`` changed: every other instance of its form for the participant that copies
+    a value from ``fi``'s visit gets the new value, and its derivations and checks run again."""
+    protocol = get_protocol(fi.participant)
+    form = protocol.form(fi.form_code)
+    sources = {f.copy_of.rpartition(".")[0] for f in copy_fields(form)}
+    if fi.visit.code not in sources:
+        return
+    others = (
+        FormInstance.objects.filter(participant=fi.participant, form_code=fi.form_code)
+        .exclude(visit=fi.visit)
+        .select_related("visit", "participant__site")
+    )
+    for other in others:
+        other = _lock_form(other)
+        copies = copied_values(fi.participant, form, other.visit)
+        if other.status == S.LOCKED:
+            continue  # a locked form keeps its values; the data-quality run reports the drift
+        changed = write_copies(form, other, copies, acting_user, role)
+        if not changed:
+            continue
+        outcome = SaveOutcome(other, engine.FormResult())
+        outcome.changed = changed
+        reason = f"copied value changed at visit {fi.visit.code}"
+        _after_change(other, acting_user, role, reason, outcome, complete=False)
+        result, _ = check_stored_form(protocol, other, acting_user, role, reason)
+        sync_auto_queries(other, result, acting_user, role)
+        hooks.form_saved(other, changed, acting_user, role)
