@@ -10,6 +10,7 @@ can be regenerated and compared.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import io
 from xml.sax.saxutils import escape
 
@@ -123,13 +124,22 @@ def figures(data: ReportData) -> dict[str, bytes]:
     ax.set_xlim(0, 1.05)
     ax.set_xlabel("information fraction")
     ax.set_ylabel("z")
-    ax.legend(loc="best", fontsize=8)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="best", fontsize=8)
+    else:
+        ax.text(
+            0.5, 0.5, "no interim design and no endpoint data", ha="center", transform=ax.transAxes
+        )
     fig.tight_layout()
     out["boundary"] = _png(fig)
 
     lv = t["labs_vitals_by_arm"]
     items = list(dict.fromkeys(lv["item"])) if len(lv) else []
     fig, axes = plt.subplots(1, max(1, len(items)), figsize=(6, 3), squeeze=False)
+    if not items:
+        axes[0][0].text(
+            0.5, 0.5, "no lab or vital data", ha="center", transform=axes[0][0].transAxes
+        )
     for ax, item in zip(axes[0], items, strict=False):
         sub = lv[lv["item"] == item]
         for arm, rows in sub.groupby("arm", sort=True):
@@ -178,6 +188,7 @@ def html(data: ReportData, figs: dict[str, bytes], *, report_id: str = "") -> st
             "blocks": blocks,
             "design_note": data.design_note,
             "report_id": report_id,
+            "cut_utc": data.cut_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M"),
         },
     )
 
@@ -204,7 +215,7 @@ def pdf(data: ReportData, figs: dict[str, bytes]) -> bytes:
         Paragraph(
             escape(
                 f"Data cut: audit sequence {data.data_cut_seq} "
-                f"({data.cut_at.isoformat(timespec='seconds')} UTC)."
+                f"({data.cut_at.astimezone(dt.UTC).strftime('%Y-%m-%d %H:%M')} UTC)."
             ),
             body,
         ),

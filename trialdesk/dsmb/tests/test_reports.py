@@ -211,6 +211,8 @@ def test_reports_are_stored_hashed_audited_and_render_as_pdf(study, personas):
     for word in ARM_WORDS:
         assert word not in text, word
         assert word not in opened.html, word
+    assert not any("arm" in r for t in opened.numbers["tables"].values() for r in t)
+    assert set(opened.numbers["tables"]) < set(closed.numbers["tables"])
     # audit verify reconciles the stored reports with their events
     from trialdesk.audit.reconcile import reconcile
 
@@ -269,3 +271,20 @@ def test_the_dsmb_and_the_unblinded_statistician_see_the_closed_report(study, lo
     assert login("dsmb").post(BASE + "generate/", {"kind": "open"}).status_code == 403
     r = login("dm").post(BASE + "generate/", {"kind": "open"})
     assert r.status_code == 302 and DsmbReport.objects.filter(kind="open").count() == 1
+
+
+def test_reports_of_an_empty_study_and_of_another_protocol(personas, db):
+    """No participants yet, and TD-IRON-PP (three arms, no mirna or hematology form)."""
+    from trialdesk.paths import PROTOCOLS_DIR
+    from trialdesk.studies.actions import do_load_protocol
+    from trialdesk.testing.personas import Persona, create_personas
+
+    for kind in ("open", "closed"):
+        r = do_generate_report("NCT07183384", personas["ustat"], kind)
+        text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(bytes(r.pdf))).pages)
+        assert "No data at this cut." in text
+    do_load_protocol(PROTOCOLS_DIR / "iron-pp.yaml", reason="test: study B")
+    ustat = Persona("ustat_b", "unblinded_statistician", None, "Yudi Unblinded")
+    b = create_personas("TD-IRON-PP", personas={"ustat_b": ustat}, site_names={"01": "RSHS"})
+    r = do_generate_report("TD-IRON-PP", b["ustat_b"], "closed")
+    assert PdfReader(io.BytesIO(bytes(r.pdf))).pages and r.study_id == "TD-IRON-PP"
