@@ -429,6 +429,20 @@ def _labs_vitals(study, arm_of, arms) -> pd.DataFrame:
     return out.drop(columns="sequence").reset_index(drop=True)
 
 
+def _boundaries(design) -> pd.DataFrame:
+    cols = ["look", "information_fraction", "efficacy_z", "futility_z"]
+    if design is None:
+        return pd.DataFrame(columns=cols)
+    fut = list(design.futility_bounds or ())
+    rows = [
+        (k + 1, t, c, fut[k] if k < len(fut) else None)
+        for k, (t, c) in enumerate(
+            zip(design.information_fraction, design.critical_values, strict=True)
+        )
+    ]
+    return pd.DataFrame(rows, columns=cols)
+
+
 # --------------------------------------------------------------------------- entry point
 def build(
     study, kind: str, *, cut_seq: int | None = None, now: dt.datetime | None = None
@@ -481,6 +495,7 @@ def build(
             futility_spending=interim.futility_spending,
             binding_futility=bool(interim.binding_futility),
         )
+    tables["interim_boundaries"] = _boundaries(data.design)
     data.observed_z = z
     n_eval = int(by_arm["n"].sum()) if len(by_arm) else 0
     planned = ss.n_per_arm * len(arms)

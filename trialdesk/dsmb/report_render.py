@@ -51,6 +51,7 @@ CLOSED_SECTIONS = (
     ("n_by_arm", "Participants by arm"),
     ("efficacy_by_arm", "Primary endpoint by arm"),
     ("efficacy_difference", "Primary endpoint: difference between arms (95 % CI)"),
+    ("interim_boundaries", "Planned group-sequential boundaries (z scale)"),
     ("ae_by_arm", "Adverse events by arm, grade and relatedness"),
     ("sae_listing", "Serious adverse event listing"),
     ("labs_vitals_by_arm", "Labs and vitals over time by arm"),
@@ -58,7 +59,7 @@ CLOSED_SECTIONS = (
 FIGURE_AFTER = {
     "enrolment_by_month": "enrolment",
     "ae_by_grade": "ae_grade",
-    "efficacy_difference": "boundary",
+    "interim_boundaries": "boundary",
     "labs_vitals_by_arm": "labs_vitals",
 }
 FIGURE_TITLES = {
@@ -260,7 +261,7 @@ def pdf(data: ReportData, figs: dict[str, bytes]) -> bytes:
             story.append(Spacer(1, 2 * mm))
             story.append(Paragraph(escape(FIGURE_TITLES[fig]), body))
             story.append(Image(io.BytesIO(figs[fig]), width=150 * mm, height=75 * mm))
-        if name == "efficacy_difference" and data.design_note:
+        if name == "interim_boundaries" and data.design_note:
             story.append(Paragraph(escape(data.design_note), small))
         story.append(Spacer(1, 3 * mm))
     doc.build(story)
