@@ -396,7 +396,7 @@ def _efficacy(study, protocol, arm_of, arms) -> tuple[pd.DataFrame, pd.DataFrame
             t = d / se if se > 0 else float("nan")
             p = 2 * stats.t.sf(abs(t), dof) if se > 0 else float("nan")
             diff = pd.DataFrame(
-                [(f"{treat} − {control}", d, se, d - q * se, d + q * se, t, dof, p)],
+                [(f"{treat} - {control}", d, se, d - q * se, d + q * se, t, dof, p)],
                 columns=diff.columns,
             )
             z = t if se > 0 else None

@@ -195,6 +195,14 @@ def html(data: ReportData, figs: dict[str, bytes], *, report_id: str = "") -> st
 
 
 # --------------------------------------------------------------------------- PDF
+#: reportlab's standard fonts (WinAnsi) have no Greek letters or minus sign: spell them out.
+PDF_TEXT = str.maketrans({"α": "alpha", "β": "beta", "−": "-", "Δ": "Delta", "≥": ">="})
+
+
+def _p(text: str, style) -> Paragraph:
+    return Paragraph(escape(str(text).translate(PDF_TEXT)), style)
+
+
 def pdf(data: ReportData, figs: dict[str, bytes]) -> bytes:
     styles = getSampleStyleSheet()
     body, h1, h2 = styles["BodyText"], styles["Title"], styles["Heading2"]
@@ -212,9 +220,9 @@ def pdf(data: ReportData, figs: dict[str, bytes]) -> bytes:
         invariant=True,
     )
     story: list = [
-        Paragraph(escape(_title(data)), h1),
-        Paragraph(
-            escape(
+        _p(_title(data), h1),
+        _p(
+            (
                 f"Data cut: audit sequence {data.data_cut_seq} "
                 f"({data.cut_at.astimezone(dt.UTC).strftime('%Y-%m-%d %H:%M')} UTC)."
             ),
@@ -233,7 +241,7 @@ def pdf(data: ReportData, figs: dict[str, bytes]) -> bytes:
     for name, heading in sections(data):
         if name == "n_by_arm":
             story.append(PageBreak())
-        story.append(Paragraph(escape(heading), h2))
+        story.append(_p(heading, h2))
         df = data.tables[name]
         cols, rows = _rows(df)
         if not rows:
@@ -241,8 +249,7 @@ def pdf(data: ReportData, figs: dict[str, bytes]) -> bytes:
         else:
             cell = small if len(cols) > 5 else body
             t = Table(
-                [[Paragraph(escape(c), cell) for c in cols]]
-                + [[Paragraph(escape(v), cell) for v in r] for r in rows],
+                [[_p(c, cell) for c in cols]] + [[_p(v, cell) for v in r] for r in rows],
                 hAlign="LEFT",
                 repeatRows=1,
             )
@@ -259,10 +266,10 @@ def pdf(data: ReportData, figs: dict[str, bytes]) -> bytes:
         fig = FIGURE_AFTER.get(name)
         if fig in figs:
             story.append(Spacer(1, 2 * mm))
-            story.append(Paragraph(escape(FIGURE_TITLES[fig]), body))
+            story.append(_p(FIGURE_TITLES[fig], body))
             story.append(Image(io.BytesIO(figs[fig]), width=150 * mm, height=75 * mm))
         if name == "interim_boundaries" and data.design_note:
-            story.append(Paragraph(escape(data.design_note), small))
+            story.append(_p(data.design_note, small))
         story.append(Spacer(1, 3 * mm))
     doc.build(story)
     return buf.getvalue()

@@ -216,6 +216,13 @@ def test_reports_are_stored_hashed_audited_and_render_as_pdf(study, personas):
         assert word not in opened.html, word
     assert not any("arm" in r for t in opened.numbers["tables"].values() for r in t)
     assert set(opened.numbers["tables"]) < set(closed.numbers["tables"])
+    # the same numbers give the same PDF bytes (reportlab invariant, PNGs without a timestamp)
+    from trialdesk.dsmb import report_data, report_render
+
+    data = report_data.build("NCT07183384", "open")
+    assert report_render.pdf(data, report_render.figures(data)) == report_render.pdf(
+        data, report_render.figures(data)
+    )
     # audit verify reconciles the stored reports with their events
     from trialdesk.audit.reconcile import reconcile
 
