@@ -19,6 +19,11 @@ list itself). The list's stratum keys are the protocol's design (the list's audi
 them) but a participant's stratum is not shown to blinded roles: they join the A/B needles. The unblinded statistician's list page shows
 the hash, so that search can fail too.
 
+State B also holds an open and a closed DSMB report; PDFs are searched in their extracted text
+as well as their bytes. The closed report (page and PDF) is the one place the DSMB persona
+sees arms: it is the DSMB's closed session, and the test checks that the search finds them
+there (and nowhere else); every other crawler gets a 404 for it.
+
 Blinded crawlers: every blinded role, the administrator, and a superuser who also holds the
 administrator role. The emergency unblinding is made by an extra investigator who is not
 crawled: the code break is, by design, shown to its requester.
@@ -27,6 +32,7 @@ crawled: the code break is, by design, shown to its requester.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import itertools
 import re
 import time
@@ -127,10 +133,21 @@ def crawl(client: Client, ctx: dict, needles: list[str], study: str = STUDY) -> 
         raw = b"".join(response.streaming_content) if response.streaming else response.content
         # Random per-request tokens (CSRF) can spell "PBO" by chance: drop long alphanumeric runs.
         body = TOKEN.sub("", raw.decode("latin-1"))
+        if "pdf" in response.get("Content-Type", ""):
+            body += pdf_text(raw)  # compressed streams: search the text a reader sees
         seen[url] = Counter({n: body.count(n) for n in needles if n in body})
         if response.status_code == 200 and "html" in response.get("Content-Type", ""):
             queue.extend(h.split("?")[0] if "logout" in h else h for h in HREF.findall(body))
     return seen
+
+
+def pdf_text(raw: bytes) -> str:
+    from pypdf import PdfReader
+
+    try:
+        return "".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(raw)).pages)
+    except Exception:  # not a parseable PDF (a test's stand-in minutes): the raw bytes count
+        return ""
 
 
 def leaks(before: dict[str, Counter], after: dict[str, Counter]) -> list[tuple[str, str, int]]:
@@ -235,16 +252,38 @@ def test_blinded_roles_never_see_an_allocation_and_the_pharmacist_does(study):
     started = time.perf_counter()
     before = {who: crawl(clients[who], ctx, needles) for who in users}
     randomize_everyone(personas, study)
+    # DSMB reports of state B: the open one is seen by the blinded study roles, the closed one
+    # (by arm) by the DSMB and the unblinded statistician only; every other role gets a 404.
+    from trialdesk.dsmb.reports import do_generate_report
+
+    open_report = do_generate_report(STUDY, personas["stat"], "open")
+    closed_report = do_generate_report(STUDY, personas["ustat"], "closed")
+    ctx["int_ids"] = sorted({*INT_IDS, open_report.pk, closed_report.pk})
+    closed_urls = {
+        f"/staff/{STUDY}/dsmb/reports/{closed_report.pk}/",
+        f"/staff/{STUDY}/dsmb/reports/{closed_report.pk}/pdf/",
+    }
     secrets = list_secrets(study["seed"])
     assert len(secrets) > 100  # unused kit codes and numbers of four strata
     after = {who: crawl(clients[who], ctx, needles + secrets) for who in users}
 
     arm_needles = set(needles)
     found = {
-        who: [leak for leak in leaks(before[who], after[who]) if leak[1] in arm_needles]
+        who: [
+            leak
+            for leak in leaks(before[who], after[who])
+            if leak[1] in arm_needles and not (who == "dsmb" and leak[0] in closed_urls)
+        ]
         for who in BLINDED
     }
     assert found == dict.fromkeys(BLINDED, [])
+    # the DSMB's closed session is by arm (the search finds it, in the page and in the PDF)
+    dsmb_closed = {url for url, n, _ in leaks(before["dsmb"], after["dsmb"]) if n in arm_needles}
+    assert dsmb_closed == closed_urls, dsmb_closed
+    reached = {
+        who: [url for url in closed_urls if after[who].get(url) is not None] for who in BLINDED
+    }
+    assert all(len(urls) == 2 for urls in reached.values()), reached  # crawled (a 404 for them)
     # Nothing derived from the list, in any page, API response or export, in any number.
     exposed = {
         who: sorted(

@@ -24,6 +24,7 @@ LINKS = (
     ("randomization:pharmacy", _("Pharmacy")),
     ("safety:dashboard", _("Safety")),
     ("dsmb:rules", _("Safety rules")),
+    ("dsmb:reports", _("DSMB reports")),
     ("crfs:data-quality", _("Data quality")),
     ("visits:deviations", _("Deviations")),
     ("audit:trail", _("Audit trail")),

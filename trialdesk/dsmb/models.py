@@ -6,6 +6,8 @@ the DSMB and the unblinded roles; the audit trail and e-mails carry no arm and n
 
 from __future__ import annotations
 
+import json
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -139,3 +141,38 @@ class InterimRun(models.Model):
 
     class Meta:
         ordering = ["-run_at", "-pk"]
+
+
+def canonical_json(numbers) -> bytes:
+    """The bytes a report's numbers are hashed as (sorted keys, no spaces, UTF-8)."""
+    return json.dumps(numbers, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+class DsmbReport(models.Model):
+    """A generated DSMB report: the stored, hashed artefact (HTML and PDF) of one data cut.
+
+    ``kind`` open is pooled (the DSMB and the study team); closed is by arm (the DSMB and the
+    unblinded statistician only). ``data_cut_seq`` is the audit trail's last sequence number
+    when the report was built; ``numbers_sha256`` hashes the canonical JSON of its numbers.
+    """
+
+    class Kind(models.TextChoices):
+        OPEN = "open", _("Open report (pooled)")
+        CLOSED = "closed", _("Closed report (by arm)")
+
+    study = models.ForeignKey("studies.Study", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    data_cut_seq = models.PositiveBigIntegerField()
+    generated_at = models.DateTimeField()
+    generated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    html = models.TextField(editable=False)
+    pdf = models.BinaryField(editable=False)
+    pdf_sha256 = models.CharField(max_length=64)
+    numbers = models.JSONField(default=dict, editable=False)
+    numbers_sha256 = models.CharField(max_length=64)
+    protocol_sha256 = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-generated_at", "-pk"]

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from trialdesk.audit.reconcile import Reconciler, instant, merge, new_of, register
-from trialdesk.dsmb.models import Decision, DecisionSignature, InterimRun, Pause
+from trialdesk.dsmb.models import (
+    Decision,
+    DecisionSignature,
+    DsmbReport,
+    InterimRun,
+    Pause,
+    canonical_json,
+)
 
 PAUSE_TIMES = ("fired_at", "closed_at")
 
@@ -97,5 +106,33 @@ def register_all() -> None:
                 "run_at", "data_cut_seq", "protocol_sha256", "result_sha256", normalise=_run_norm
             ),
             ("dsmb.interim_run",),
+        ),
+    )
+    register_reports()
+
+
+def _reports():
+    """The hashes recomputed from the stored bytes (a changed PDF or number shows)."""
+    for r in DsmbReport.objects.defer("html").iterator(chunk_size=200):
+        yield (
+            r.pk,
+            {
+                "kind": r.kind,
+                "data_cut_seq": r.data_cut_seq,
+                "pdf_sha256": hashlib.sha256(bytes(r.pdf)).hexdigest(),
+                "numbers_sha256": hashlib.sha256(canonical_json(r.numbers)).hexdigest(),
+                "protocol_sha256": r.protocol_sha256,
+            },
+        )
+
+
+def register_reports() -> None:
+    """A stored report is written once: its audited hashes must still be the row's."""
+    register(
+        "dsmb.dsmbreport",
+        Reconciler(
+            _reports,
+            merge("kind", "data_cut_seq", "pdf_sha256", "numbers_sha256", "protocol_sha256"),
+            ("dsmb.report",),
         ),
     )

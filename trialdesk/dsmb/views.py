@@ -9,13 +9,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_POST
 
-from trialdesk.accounts.access import ALL_STAFF_ROLES, get_access, require_role
+from trialdesk.accounts.access import ALL_STAFF_ROLES, Refused, get_access, require_role
 from trialdesk.accounts.models import UNBLINDED_ROLES, Role
 from trialdesk.core.text import TextTooLong
 from trialdesk.studies.registry import get_protocol
 
-from . import actions, services
-from .models import Decision, Pause, RuleState
+from . import actions, reports, services
+from .models import Decision, DsmbReport, Pause, RuleState
 
 #: who sees the rules by arm (counts, boundary, posterior)
 BY_ARM_ROLES = frozenset({Role.DSMB, *UNBLINDED_ROLES})
@@ -31,6 +31,7 @@ def rules(request):
     by_arm = context["by_arm"]
     context["is_dsmb"] = get_access(request).has_role(Role.DSMB)
     context["decisions"] = Decision.objects.filter(study=request.study) if by_arm else []
+    context["may_see_reports"] = get_access(request).has_role(*reports.ALL_VIEW_ROLES)
     return render(request, "dsmb/rules.html", context)
 
 
@@ -185,3 +186,64 @@ def interim(request):
         },
         status=400 if error else 200,
     )
+
+
+# --------------------------------------------------------------------------- reports
+def _visible_report(request, pk: int) -> DsmbReport:
+    """A report the user may see; any other (a closed one for a blinded role) is a 404."""
+    kinds = reports.visible_kinds(get_access(request))
+    return get_object_or_404(DsmbReport, pk=pk, study=request.study, kind__in=kinds)
+
+
+def _reports_page(request, error: str = "", status: int = 200):
+    access = get_access(request)
+    return render(
+        request,
+        "dsmb/reports.html",
+        {
+            "reports": DsmbReport.objects.filter(
+                study=request.study, kind__in=reports.visible_kinds(access)
+            )
+            .select_related("generated_by")
+            .defer("html", "pdf", "numbers"),
+            "can_open": reports.may_generate(access, DsmbReport.Kind.OPEN),
+            "can_closed": reports.may_generate(access, DsmbReport.Kind.CLOSED),
+            "error": error,
+        },
+        status=status,
+    )
+
+
+@require_role(*reports.ALL_VIEW_ROLES)
+def report_list(request):
+    return _reports_page(request)
+
+
+@require_POST
+@require_role(*reports.GENERATE_ROLES[DsmbReport.Kind.OPEN])
+def report_generate(request):
+    kind = request.POST.get("kind", "")
+    if kind not in DsmbReport.Kind.values:
+        return _reports_page(request, "kind: choose the open or the closed report", 400)
+    if not reports.may_generate(get_access(request), kind):
+        raise Refused(f"your role does not allow generating the {kind} DSMB report")
+    report = reports.do_generate_report(request.study.pk, request.user, kind)
+    messages.success(request, f"{report.get_kind_display()} generated.")
+    if report.kind in reports.visible_kinds(get_access(request)):
+        return redirect("dsmb:report", pk=report.pk)
+    return redirect("dsmb:reports")
+
+
+@require_role(*reports.ALL_VIEW_ROLES)
+def report_view(request, pk: int):
+    return render(request, "dsmb/report.html", {"r": _visible_report(request, pk)})
+
+
+@require_role(*reports.ALL_VIEW_ROLES)
+def report_pdf(request, pk: int):
+    r = _visible_report(request, pk)
+    response = HttpResponse(bytes(r.pdf), content_type="application/pdf")
+    response["Content-Disposition"] = (
+        f'attachment; filename="dsmb-{r.kind}-report-{r.study_id}-cut{r.data_cut_seq}.pdf"'
+    )
+    return response

@@ -16,7 +16,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from trialdesk.core.analysis import monitoring_design
 from trialdesk.core.design import PowerResult, evaluable_per_group, power_two_means
 from trialdesk.core.design.power import enrolment_for_dropout
 from trialdesk.core.randomization import GuessabilityResult, neighbour_guessability
@@ -28,6 +27,7 @@ from trialdesk.core.safety_monitoring import (
 from trialdesk.core.safety_monitoring.monitor import SafetyBoundary as _Boundary
 from trialdesk.core.safety_monitoring.rules import PosteriorRow, posterior_table
 from trialdesk.core.sequential import GroupSequentialDesign
+from trialdesk.core.sequential.planned import planned_design
 
 OC_RATES = (0.007, 0.02, 0.05, 0.10, 0.20, 0.30)
 
@@ -302,32 +302,15 @@ def _guessability(inputs: DesignInputs) -> GuessabilityResult | None:
 
 
 def _interim_design(inputs: DesignInputs) -> tuple[GroupSequentialDesign | None, str]:
-    if inputs.efficacy_spending == "none" or len(inputs.information_fractions) < 2:
-        return None, "No interim analysis of efficacy."
-    design, converted = monitoring_design(
-        information_fractions=inputs.information_fractions,
+    return planned_design(
         alpha=inputs.alpha,
         sided=inputs.sided,
         power=inputs.power,
+        information_fractions=inputs.information_fractions,
         efficacy_spending=inputs.efficacy_spending,
         futility_spending=inputs.futility_spending,
-        binding=inputs.binding_futility,
+        binding_futility=inputs.binding_futility,
     )
-    note = ""
-    if converted:
-        # β-spending futility is one-sided (stop when the effect is not in the hoped-for
-        # direction): the two-sided test is run as one-sided alpha/2 towards benefit.
-        note = (
-            f"The two-sided {inputs.alpha:g} test is monitored as one-sided {design.alpha:g} "
-            "towards benefit so that β-spending futility bounds can be placed (rpact: for a "
-            "2-look design the efficacy bounds equal those of the symmetric two-sided design). "
-        )
-    note += (
-        "Critical values follow rpact's conventions (a two-sided spending function at level α "
-        "spends 2·f(t; α/2)); the original Lan–DeMets two-sided form f(t; α) gives a lower "
-        "first bound for the O'Brien–Fleming type (2.772 instead of 2.963 at t = 0.5)."
-    )
-    return design, note
 
 
 def _safety(rule: SafetyRuleInputs) -> SafetyRuleReport:

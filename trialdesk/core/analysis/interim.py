@@ -26,36 +26,9 @@ from trialdesk.core.sequential import (
     InterimResult,
     conditional_power,
     drift_for_means,
-    group_sequential_design,
     interim_analysis,
 )
-
-
-def monitoring_design(
-    *,
-    information_fractions: Sequence[float],
-    alpha: float,
-    sided: int,
-    power: float,
-    efficacy_spending: str,
-    futility_spending: str | None,
-    binding: bool,
-) -> tuple[GroupSequentialDesign, bool]:
-    """The group-sequential design monitored at the interim; True when a two-sided test was
-    turned into one-sided alpha/2 towards benefit (so that β-spending futility applies)."""
-    converted = False
-    if futility_spending and sided == 2:
-        alpha, sided, converted = alpha / 2.0, 1, True
-    design = group_sequential_design(
-        information_fraction=tuple(information_fractions),
-        alpha=alpha,
-        beta=1.0 - power,
-        sided=sided,
-        spending=efficacy_spending,
-        futility=futility_spending,
-        binding=binding,
-    )
-    return design, converted
+from trialdesk.core.sequential.planned import monitoring_design  # noqa: F401 (re-exported)
 
 
 @dataclass(frozen=True, kw_only=True)

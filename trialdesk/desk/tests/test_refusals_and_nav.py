@@ -233,6 +233,7 @@ EXPECTED_NAV = {
         "visits:deviations",
         "safety:dashboard",
         "dsmb:rules",
+        "dsmb:reports",
     },
     "monitor": {
         "participants:list",
@@ -244,6 +245,7 @@ EXPECTED_NAV = {
         "audit:trail",
         "safety:dashboard",
         "dsmb:rules",
+        "dsmb:reports",
     },
     "dm": {
         "participants:list",
@@ -256,11 +258,12 @@ EXPECTED_NAV = {
         "audit:trail",
         "safety:dashboard",
         "dsmb:rules",
+        "dsmb:reports",
     },
     "pharm_a": {"enrolment:log", "randomization:overview", "randomization:pharmacy", "dsmb:rules"},
-    "stat": {"dsmb:rules"},
-    "ustat": {"randomization:overview", "people:role-requests", "dsmb:rules"},
-    "dsmb": {"safety:dashboard", "dsmb:rules"},
+    "stat": {"dsmb:rules", "dsmb:reports"},
+    "ustat": {"randomization:overview", "people:role-requests", "dsmb:rules", "dsmb:reports"},
+    "dsmb": {"safety:dashboard", "dsmb:rules", "dsmb:reports"},
     "admin": {"people:people", "people:sites", "people:role-requests", "dsmb:rules"},
 }
 
