@@ -62,41 +62,57 @@ def copied_values(participant, form, visit) -> dict:
     return out
 
 
+def system_target(fld, stored) -> dict:
+    """The item row a system-filled value makes (``stored``: as ``_typed`` gives it)."""
+    return {
+        "status": ItemValue.Status.ENTERED if stored is not None else ItemValue.Status.CLEARED,
+        "value": stored,
+        "num_value": float(stored)
+        if isinstance(stored, int | float) and not isinstance(stored, bool)
+        else None,
+        "unit": fld.unit or "",
+        "entered_value": _shown(stored),
+        "entered_unit": "",
+    }
+
+
+def differs(row, target: dict) -> bool:
+    """Whether writing ``target`` would change ``row`` (a missing row with nothing to hold
+    does not change)."""
+    if row is None:
+        return target["value"] is not None
+    return any(getattr(row, k) != v for k, v in target.items())
+
+
+def put_system_value(fi, fld, target: dict, row, acting_user, role, why: str):
+    """Write one system-filled item (a record's value or a copy), audited with ``why``."""
+    if row is None:
+        row = ItemValue.objects.create(
+            form=fi, participant=fi.participant, item=fld.code, updated_by=acting_user, **target
+        )
+        _audit("create", fi, acting_user, role, obj=row, new=row.snapshot(), reason=why)
+        return row
+    old = row.snapshot()
+    for k, v in target.items():
+        setattr(row, k, v)
+    row.version += 1
+    row.updated_by = acting_user
+    row.save()
+    _audit("change", fi, acting_user, role, obj=row, old=old, new=row.snapshot(), reason=why)
+    return row
+
+
 def write_copies(form, fi, copies: dict, acting_user, role) -> list[str]:
     """Store the copied values on ``fi`` (audited, the source named); returns what changed."""
     existing = {r.item: r for r in ItemValue.objects.filter(form=fi, item__in=list(copies))}
     changed = []
     for code, value in copies.items():
         fld = form.fields[code]
-        stored = _typed(fld, value, None)
-        target = {
-            "status": ItemValue.Status.ENTERED if stored is not None else ItemValue.Status.CLEARED,
-            "value": stored,
-            "num_value": float(stored) if isinstance(stored, int | float) else None,
-            "unit": fld.unit or "",
-            "entered_value": _shown(stored),
-            "entered_unit": "",
-        }
+        target = system_target(fld, _typed(fld, value, None))
         row = existing.get(code)
-        why = f"copied from {fld.copy_of} (visit {fld.copy_of.rpartition('.')[0]})"
-        if row is None:
-            if stored is None:
-                continue
-            row = ItemValue.objects.create(
-                form=fi, participant=fi.participant, item=code, updated_by=acting_user, **target
-            )
-            _audit("create", fi, acting_user, role, obj=row, new=row.snapshot(), reason=why)
-        elif all(getattr(row, k) == v for k, v in target.items()):
+        if not differs(row, target):
             continue
-        else:
-            old = row.snapshot()
-            for k, v in target.items():
-                setattr(row, k, v)
-            row.version += 1
-            row.updated_by = acting_user
-            row.save()
-            _audit(
-                "change", fi, acting_user, role, obj=row, old=old, new=row.snapshot(), reason=why
-            )
+        why = f"copied from {fld.copy_of} (visit {fld.copy_of.rpartition('.')[0]})"
+        put_system_value(fi, fld, target, row, acting_user, role, why)
         changed.append(code)
     return changed

@@ -13,8 +13,8 @@ from __future__ import annotations
 from trialdesk.core.protocol.sources import RECORD_LABELS, record_of
 from trialdesk.crfs import engine, hooks
 from trialdesk.crfs.actions.checks import sync_auto_queries
-from trialdesk.crfs.actions.common import CrfError, S, SaveOutcome, _audit, _lock_form
-from trialdesk.crfs.actions.copies import _shown, _typed
+from trialdesk.crfs.actions.common import CrfError, S, SaveOutcome, _lock_form
+from trialdesk.crfs.actions.copies import _typed, differs, put_system_value, system_target
 from trialdesk.crfs.actions.values import _after_change, check_stored_form, refresh_dependents
 from trialdesk.crfs.models import FormInstance, ItemValue
 from trialdesk.studies.registry import get_protocol
@@ -66,21 +66,9 @@ def fill_from_record(participant, record: str, values: dict, acting_user, role, 
             attr = fld.source.split(".", 1)[1]
             if attr not in values:
                 continue
-            value = _typed(fld, values[attr], zone)
-            target = {
-                "status": ItemValue.Status.ENTERED
-                if value is not None
-                else ItemValue.Status.CLEARED,
-                "value": value,
-                "num_value": float(value)
-                if isinstance(value, int | float) and not isinstance(value, bool)
-                else None,
-                "unit": fld.unit or "",
-                "entered_value": _shown(value),
-                "entered_unit": "",
-            }
+            target = system_target(fld, _typed(fld, values[attr], zone))
             row = existing.get(fld.code)
-            if row is not None and all(getattr(row, k) == v for k, v in target.items()):
+            if not differs(row, target):
                 continue
             if fi.status == S.LOCKED:
                 raise CrfError(
@@ -88,32 +76,7 @@ def fill_from_record(participant, record: str, values: dict, acting_user, role, 
                     f"filled from the {RECORD_LABELS.get(record, record)}: ask the data "
                     "manager to unlock it first"
                 )
-            if row is None:
-                row = ItemValue.objects.create(
-                    form=fi,
-                    participant=participant,
-                    item=fld.code,
-                    updated_by=acting_user,
-                    **target,
-                )
-                _audit("create", fi, acting_user, role, obj=row, new=row.snapshot(), reason=why)
-            else:
-                old = row.snapshot()
-                for k, v in target.items():
-                    setattr(row, k, v)
-                row.version += 1
-                row.updated_by = acting_user
-                row.save()
-                _audit(
-                    "change",
-                    fi,
-                    acting_user,
-                    role,
-                    obj=row,
-                    old=old,
-                    new=row.snapshot(),
-                    reason=why,
-                )
+            put_system_value(fi, fld, target, row, acting_user, role, why)
             outcome.changed.append(fld.code)
         if not outcome.changed:
             continue
