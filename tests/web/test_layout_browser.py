@@ -36,13 +36,16 @@ WIDTHS = ((390, 844), (1366, 768))
 CLINICAL = ("home", "participants", "casebook", "ecrf", "worklist", "queries", "screening",
             "randomization")  # fmt: skip
 # Each persona's main pages: those its role opens (the others answer 403).
+SAFETY = ("safety", "aes", "ae", "rules", "interim", "reports", "report")
 PAGES_OF = {
-    "coord_a": (*CLINICAL, "deviations"),
-    "inv_a": (*CLINICAL, "deviations"),
-    "monitor": (*CLINICAL, "deviations", "trail"),
-    "dm": (*CLINICAL, "deviations", "trail"),
+    "coord_a": (*CLINICAL, "deviations", "safety", "ae"),
+    "inv_a": (*CLINICAL, "deviations", *SAFETY),
+    "monitor": (*CLINICAL, "deviations", "trail", "safety", "rules", "reports", "report"),
+    "dm": (*CLINICAL, "deviations", "trail", "rules", "reports", "report"),
     "pharm_a": ("home", "screening", "randomization"),
-    "stat": ("home",),
+    "stat": ("home", "rules", "interim", "reports", "report"),
+    "ustat": ("home", "rules", "interim", "reports", "report"),
+    "dsmb": ("home", *SAFETY, "decision"),
     "admin": ("home", "people"),
 }
 
@@ -71,6 +74,27 @@ def _study_data(personas) -> dict[str, str]:
     do_save_form(d7, "vitals", personas["coord_a"], raw={"sbp": "124", "dbp": "80"})
     fi = FormInstance.objects.get(visit=d7, form_code="vitals")
     do_open_query(fi, personas["monitor"], item="sbp", text="Please confirm against the source.")
+    # Safety and the DSMB: a serious AE (its reporting clock), an open report, a decision.
+    from trialdesk.dsmb.actions import do_create_decision
+    from trialdesk.dsmb.reports import do_generate_report
+    from trialdesk.safety.models import AdverseEvent
+    from trialdesk.safety.tests.helpers import ae_raw, save_ae
+
+    save_ae(
+        participant,
+        personas["inv_a"],
+        ae_raw(serious="yes", seriousness="HOSPITALISATION", severity="G3", aware_at=""),
+    )
+    ae = AdverseEvent.objects.get(participant=participant)
+    report = do_generate_report(STUDY.rsplit("/", 1)[1], personas["dm"], "open")
+    decision = do_create_decision(
+        STUDY.rsplit("/", 1)[1],
+        personas["dsmb"],
+        kind="pause",
+        rationale="Pause enrolment until the unblinded listings of the first SAE are reviewed.",
+        minutes=b"%PDF-1.4\n% minutes\n%%EOF\n",
+        minutes_name="minutes.pdf",
+    )
     return {
         "home": f"{STUDY}/",
         "participants": f"{STUDY}/participants/",
@@ -83,6 +107,14 @@ def _study_data(personas) -> dict[str, str]:
         "people": f"{STUDY}/people/",
         "deviations": f"{STUDY}/visits/deviations/",
         "trail": f"{STUDY}/audit/",
+        "safety": f"{STUDY}/safety/",
+        "aes": f"{STUDY}/safety/aes/",
+        "ae": f"{STUDY}/safety/ae/{ae.pk}/",
+        "rules": f"{STUDY}/dsmb/",
+        "interim": f"{STUDY}/dsmb/interim/",
+        "reports": f"{STUDY}/dsmb/reports/",
+        "report": f"{STUDY}/dsmb/reports/{report.pk}/",
+        "decision": f"{STUDY}/dsmb/decisions/{decision.pk}/",
     }
 
 

@@ -172,8 +172,9 @@ def _visit_completion(study, today: dt.date) -> pd.DataFrame:
     df = pd.DataFrame(list(rows), columns=["visit", "sequence", "latest", "actual", "missed"])
     if df.empty:
         return pd.DataFrame(columns=["visit", "due", "done", "missed", "percent_done"])
-    df["due"] = df["latest"].map(lambda d: d is not None and d < today)
     df["done"] = df["actual"].notna()
+    # due: the window has closed, or the visit took place (done early is done, and due)
+    df["due"] = df["latest"].map(lambda d: d is not None and d < today) | df["done"]
     df["missed"] = df["missed"].astype(bool)
     out = (
         df.groupby(["sequence", "visit"], sort=True)
