@@ -44,8 +44,8 @@ PAGES_OF = {
     "dm": (*CLINICAL, "deviations", "trail", "rules", "reports", "report"),
     "pharm_a": ("home", "screening", "randomization"),
     "stat": ("home", "rules", "interim", "reports", "report"),
-    "ustat": ("home", "rules", "interim", "reports", "report"),
-    "dsmb": ("home", *SAFETY, "decision"),
+    "ustat": ("home", "rules", "interim", "reports", "report", "closed"),
+    "dsmb": ("home", *SAFETY, "closed", "decision"),
     "admin": ("home", "people"),
 }
 
@@ -87,6 +87,7 @@ def _study_data(personas) -> dict[str, str]:
     )
     ae = AdverseEvent.objects.get(participant=participant)
     report = do_generate_report(STUDY.rsplit("/", 1)[1], personas["dm"], "open")
+    closed = do_generate_report(STUDY.rsplit("/", 1)[1], personas["ustat"], "closed")
     decision = do_create_decision(
         STUDY.rsplit("/", 1)[1],
         personas["dsmb"],
@@ -114,6 +115,7 @@ def _study_data(personas) -> dict[str, str]:
         "interim": f"{STUDY}/dsmb/interim/",
         "reports": f"{STUDY}/dsmb/reports/",
         "report": f"{STUDY}/dsmb/reports/{report.pk}/",
+        "closed": f"{STUDY}/dsmb/reports/{closed.pk}/",
         "decision": f"{STUDY}/dsmb/decisions/{decision.pk}/",
     }
 
