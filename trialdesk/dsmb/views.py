@@ -64,10 +64,12 @@ def rules_context(request) -> dict:
 
 
 def rules_panel(request) -> str:
-    """The safety dashboard's panel (trialdesk.safety.panels): the same table as the page."""
+    """The safety dashboard's panel (trialdesk.safety.panels): each rule fired or not, pooled
+    for everyone (the dashboard is a pooled page); the by-arm view is the DSMB's own page."""
     if not get_protocol(request.study).safety_rules:
         return ""
-    return render_to_string("dsmb/_rules_panel.html", rules_context(request), request=request)
+    context = {**rules_context(request), "by_arm": False, "arms": []}
+    return render_to_string("dsmb/_rules_panel.html", context, request=request)
 
 
 @require_role(Role.DSMB)
