@@ -73,7 +73,8 @@ def _database() -> dict:
         raise ImproperlyConfigured(f"DATABASE_URL={url!r} is not a database URL: {exc}") from exc
     if config["ENGINE"] == "django.db.backends.sqlite3":
         # Wait on a locked database instead of failing; IMMEDIATE makes writers queue up front.
-        config["OPTIONS"] = {"timeout": 30, "transaction_mode": "IMMEDIATE"}
+        # 60 s: a queue of simultaneous saves on a busy 2-core machine must wait, not fail.
+        config["OPTIONS"] = {"timeout": 60, "transaction_mode": "IMMEDIATE"}
     config.setdefault("TEST", {})
     return config
 

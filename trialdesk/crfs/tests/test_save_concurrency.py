@@ -120,9 +120,10 @@ def _concurrency(env: dict) -> None:
                 t.join()
             won = [i for i, (code, _) in results.items() if code in (200, 302)]
             lost = [i for i, (code, _) in results.items() if code == 409]
-            assert len(won) == 1 and len(lost) == N - 1, {
-                i: (c, b[:300]) for i, (c, b) in results.items()
-            }
+            assert len(won) == 1 and len(lost) == N - 1, (
+                {i: (c, b[:300]) for i, (c, b) in results.items()},
+                _log_tail(env),
+            )
             for i in lost:
                 assert f"the form is now at revision {revision + 1}" in results[i][1]
             winners.append(won[0])
@@ -147,3 +148,13 @@ def test_simultaneous_saves_with_one_revision_one_wins_sqlite(tmp_path):
 def test_simultaneous_saves_with_one_revision_one_wins_postgres(tmp_path):
     with postgres_env(tmp_path, "td_save") as env:
         _concurrency(env)
+
+
+def _log_tail(env, lines: int = 60) -> str:
+    """The server's last lines (a 500's traceback), for the failure message."""
+    path = os.path.join(env["TRIALDESK_DATA_DIR"], "server.log")
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return "".join(fh.readlines()[-lines:])
+    except OSError:
+        return "(no server.log)"
