@@ -148,39 +148,20 @@ def _plain(value) -> str:
 _ISO_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})")
 
 
+def _rows(model, events, object_type: str, related: str) -> dict:
+    """The rows the events of ``object_type`` name, by primary key, in one query."""
+    found = model.objects.filter(pk__in=_ids(events, object_type)).select_related(related)
+    return {row.pk: row for row in found}
+
+
 def describe(events, protocol) -> list[Described]:
     """The events in words, in the order given."""
     events = list(events)
-    values = {
-        row.pk: row
-        for row in ItemValue.objects.filter(pk__in=_ids(events, "crfs.itemvalue")).select_related(
-            "form__visit"
-        )
-    }
-    forms = {
-        row.pk: row
-        for row in FormInstance.objects.filter(
-            pk__in=_ids(events, "crfs.forminstance")
-        ).select_related("visit")
-    }
-    queries = {
-        row.pk: row
-        for row in Query.objects.filter(pk__in=_ids(events, "crfs.query")).select_related(
-            "form__visit"
-        )
-    }
-    messages = {
-        row.pk: row
-        for row in QueryMessage.objects.filter(
-            pk__in=_ids(events, "crfs.querymessage")
-        ).select_related("query__form__visit")
-    }
-    signatures = {
-        row.pk: row
-        for row in Signature.objects.filter(pk__in=_ids(events, "crfs.signature")).select_related(
-            "form__visit"
-        )
-    }
+    values = _rows(ItemValue, events, "crfs.itemvalue", "form__visit")
+    forms = _rows(FormInstance, events, "crfs.forminstance", "visit")
+    queries = _rows(Query, events, "crfs.query", "form__visit")
+    messages = _rows(QueryMessage, events, "crfs.querymessage", "query__form__visit")
+    signatures = _rows(Signature, events, "crfs.signature", "form__visit")
     visit_ids = _ids(events, "visits.visit") | {
         int(e.object_id.split(":", 1)[1])
         for e in events
