@@ -27,7 +27,18 @@ HOSTILE = [
     "١٢٠", "１２０", "1e3", "0x78", "../", "..%2F..%2Fetc%2Fpasswd", "%00", "a%00b", "' OR 1=1 --",
     "NaN", "-0", "1.5", "🙂",
 ]  # fmt: skip
-PERSONAS = ["coord_a", "inv_a", "monitor", "dm", "pharm_a", "stat", "ustat", "dsmb", "admin"]
+PERSONAS = [
+    "coord_a",
+    "inv_a",
+    "monitor",
+    "dm",
+    "pharm_a",
+    "stat",
+    "ustat",
+    "dsmb",
+    "safety",
+    "admin",
+]
 STUDY = "NCT07183384"  # each study has its own URLconf (trialdesk.site.urls)
 SKIP = re.compile(r"\(\?P<rest>|^/admin/|^/static/|logout|^/i18n/")
 TOKEN = re.compile(r"<(?:(\w+):)?(\w+)>")

@@ -46,6 +46,7 @@ PAGES_OF = {
     "stat": ("home", "rules", "interim", "reports", "report"),
     "ustat": ("home", "rules", "interim", "reports", "report", "closed"),
     "dsmb": ("home", *SAFETY, "closed", "decision"),
+    "safety": ("home", *SAFETY, "decision"),
     "admin": ("home", "people"),
 }
 

@@ -78,6 +78,7 @@ def test_staff_home_lists_only_the_users_sites(login):
         ("admin", False),
         ("pharm_a", True),
         ("ustat", True),
+        ("safety", True),
     ],
 )
 def test_blinding_follows_the_role(personas, username, unblinded):

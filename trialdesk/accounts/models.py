@@ -53,11 +53,14 @@ class Role(models.TextChoices):
     STATISTICIAN = "statistician", _("Statistician (blinded)")
     UNBLINDED_STATISTICIAN = "unblinded_statistician", _("Statistician (unblinded)")
     DSMB = "dsmb", _("DSMB member")
+    SAFETY_PHYSICIAN = "safety_physician", _("Safety physician (unblinded)")
     ADMIN = "admin", _("Administrator")
 
 
 #: Roles that may see treatment allocation. Everyone else is blinded on every output.
-UNBLINDED_ROLES = frozenset({Role.PHARMACIST, Role.UNBLINDED_STATISTICIAN})
+#: The safety physician (the sponsor's medical monitor) reviews every serious adverse event and
+#: may unblind one to assess and report a SUSAR (ICH E2A); she enters no data.
+UNBLINDED_ROLES = frozenset({Role.PHARMACIST, Role.UNBLINDED_STATISTICIAN, Role.SAFETY_PHYSICIAN})
 #: Roles whose membership is tied to one site; the others are study-wide.
 SITE_ROLES = frozenset({Role.COORDINATOR, Role.INVESTIGATOR, Role.PHARMACIST})
 #: Roles that enter clinical data.

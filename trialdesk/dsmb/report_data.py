@@ -384,24 +384,43 @@ def _efficacy(study, protocol, arm_of, arms) -> tuple[pd.DataFrame, pd.DataFrame
         columns=["comparison", "difference", "se", "ci_low", "ci_high", "t", "df", "p"]
     )
     z = None
-    if len(arms) >= 2:
-        treat, control = arms[0], arms[-1]
+    control = control_arm(protocol, arms)
+    for treat in [a for a in arms if a != control]:
         x = v.loc[v["arm"] == treat, "value"].astype(float).to_numpy()
         y = v.loc[v["arm"] == control, "value"].astype(float).to_numpy()
-        if len(x) >= 2 and len(y) >= 2:
-            d = x.mean() - y.mean()
-            dof = len(x) + len(y) - 2
-            sp2 = ((len(x) - 1) * x.var(ddof=1) + (len(y) - 1) * y.var(ddof=1)) / dof
-            se = math.sqrt(sp2 * (1 / len(x) + 1 / len(y)))
-            q = stats.t.ppf(0.975, dof)
-            t = d / se if se > 0 else float("nan")
-            p = 2 * stats.t.sf(abs(t), dof) if se > 0 else float("nan")
-            diff = pd.DataFrame(
-                [(f"{treat} - {control}", d, se, d - q * se, d + q * se, t, dof, p)],
-                columns=diff.columns,
-            )
-            z = t if se > 0 else None
+        if len(x) < 2 or len(y) < 2:
+            continue
+        d = x.mean() - y.mean()
+        dof = len(x) + len(y) - 2
+        sp2 = ((len(x) - 1) * x.var(ddof=1) + (len(y) - 1) * y.var(ddof=1)) / dof
+        se = math.sqrt(sp2 * (1 / len(x) + 1 / len(y)))
+        q = stats.t.ppf(0.975, dof)
+        t = d / se if se > 0 else float("nan")
+        p = 2 * stats.t.sf(abs(t), dof) if se > 0 else float("nan")
+        row = pd.DataFrame(
+            [(f"{treat} - {control}", d, se, d - q * se, d + q * se, t, dof, p)],
+            columns=diff.columns,
+        )
+        diff = row if diff.empty else pd.concat([diff, row], ignore_index=True)
+        if z is None and se > 0:
+            z = t  # the boundary plot shows the first experimental arm against the control
     return by_arm, diff, z
+
+
+#: Arm types that serve as the comparison for every other arm.
+COMPARATOR_TYPES = ("placebo_comparator", "active_comparator", "no_intervention")
+
+
+def control_arm(protocol, arms: list[str]) -> str | None:
+    """The comparator every other arm is compared with: the first arm of a comparator type in
+    protocol order, else the last arm (None with fewer than two arms)."""
+    if len(arms) < 2:
+        return None
+    for code in arms:
+        arm = protocol.arms.get(code)
+        if arm is not None and arm.type in COMPARATOR_TYPES:
+            return code
+    return arms[-1]
 
 
 def _labs_vitals(study, arm_of, arms) -> pd.DataFrame:

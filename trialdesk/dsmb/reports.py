@@ -3,8 +3,8 @@
 Who may generate: the closed report, the unblinded statistician only (she prepares the closed
 session); the open report, the unblinded statistician, the (blinded) statistician and the
 data manager (the people who prepare the study team's data). Who may see: the open report,
-the DSMB, the unblinded statistician and the blinded study roles of the rules page (monitor,
-data manager, statistician, investigator); the closed report, the DSMB and the unblinded
+the DSMB, the unblinded statistician, the safety physician and the blinded study roles of the
+rules page (monitor, data manager, statistician, investigator); the closed report, the DSMB and the unblinded
 statistician only — for everyone else a closed report does not exist (404).
 
 The audit event carries the kind, the data cut and the hashes, never a number by arm.
@@ -35,6 +35,7 @@ VIEW_ROLES = {
         Role.DATA_MANAGER,
         Role.STATISTICIAN,
         Role.INVESTIGATOR,
+        Role.SAFETY_PHYSICIAN,
     ),
     K.CLOSED: (Role.DSMB, Role.UNBLINDED_STATISTICIAN),
 }

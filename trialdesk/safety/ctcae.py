@@ -44,3 +44,23 @@ def refusal(field: str, text: str) -> str:
         f"{field} = '{text.strip()}' is not a CTCAE v5.0 term{hint}; allowed: one of the "
         f"{len(names)} CTCAE v5.0 terms: {', '.join(names)}"
     )
+
+
+#: CTCAE terms that record a reaction at dosing as an AE: an AE coded with one of them is linked
+#: to the participant's dosing reaction (``AdverseEvent.dosing_reaction``).
+INFUSION_TERMS = frozenset(
+    {
+        "Infusion related reaction",
+        "Allergic reaction",
+        "Anaphylaxis",
+        "Cytokine release syndrome",
+        "Injection site reaction",
+        "Infusion site extravasation",
+    }
+)
+
+
+def grade_number(code: str) -> int:
+    """The CTCAE grade of a grade code ("G3" or "3" → 3); 0 when not graded."""
+    digits = "".join(ch for ch in str(code or "") if ch.isdigit())
+    return int(digits) if digits else 0

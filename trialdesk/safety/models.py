@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from trialdesk.crfs.models import FormInstance
 from trialdesk.participants.models import Participant
+from trialdesk.randomization.models import Dosing
 
 
 class AdverseEvent(models.Model):
@@ -32,6 +33,11 @@ class AdverseEvent(models.Model):
     outcome = models.CharField(max_length=40, blank=True)
     onset_at = models.DateTimeField(null=True, blank=True)
     aware_at = models.DateTimeField(null=True, blank=True)
+    #: The reaction recorded at dosing that this AE reports (an AE coded with an infusion or
+    #: injection reaction term, for a participant whose dosing record has a reaction).
+    dosing_reaction = models.ForeignKey(
+        Dosing, null=True, blank=True, on_delete=models.PROTECT, related_name="adverse_events"
+    )
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 
@@ -56,6 +62,7 @@ class AdverseEvent(models.Model):
             "expected": self.expected,
             "susar": self.susar,
             "outcome": self.outcome,
+            "dosing_reaction": self.dosing_reaction_id,
         }
 
 

@@ -57,7 +57,9 @@ def conmeds(participant) -> list[tuple[str, str, str]]:
     return rows
 
 
-def cioms_pdf(ae, *, reporter: str, report_kind: str) -> bytes:
+def cioms_pdf(ae, *, reporter: str, report_kind: str, arm: str | None = None) -> bytes:
+    """The CIOMS-I form of ``ae``. ``arm`` (the allocated arm's label) only for the unblinded
+    copy a SUSAR's expedited report needs; the caller checks who may have it and audits it."""
     participant = ae.participant
     protocol = get_protocol(participant)
     spec = protocol.adverse_events
@@ -96,6 +98,7 @@ def cioms_pdf(ae, *, reporter: str, report_kind: str) -> bytes:
         Paragraph(
             escape(f"CIOMS I — Suspect adverse reaction report ({report_kind})"), styles["Title"]
         ),
+        *([para("UNBLINDED — for expedited regulatory reporting only")] if arm else []),
         para(
             f"Study {protocol.study.id}; "
             f"site {participant.site.code}; adverse event version {ae.version}; "
@@ -122,6 +125,7 @@ def cioms_pdf(ae, *, reporter: str, report_kind: str) -> bytes:
         table(
             [
                 ("Suspect product", spec.suspect_product),
+                *([("Allocated arm (unblinded)", arm)] if arm else []),
                 (
                     "Therapy date",
                     _when(dosing.started_at, zone) if dosing else "not dosed or not recorded",

@@ -11,7 +11,9 @@ CLOCK_TIMES = ("started_at", "due_at", "reminder_sent_at", "closed_at", "report_
 
 def _aes():
     for ae in AdverseEvent.objects.iterator(chunk_size=2000):
-        yield ae.pk, {k: getattr(ae, k) for k in AE_KEYS}
+        state = {k: getattr(ae, k) for k in AE_KEYS}
+        state["dosing_reaction"] = ae.dosing_reaction_id
+        yield ae.pk, state
 
 
 def _versions():
@@ -55,7 +57,10 @@ def register_all() -> None:
         "safety.labfinding",
         Reconciler(_findings, merge(*FINDING_KEYS), ("create", "change", "status")),
     )
-    register("safety.adverseevent", Reconciler(_aes, merge(*AE_KEYS), ("create", "change")))
+    register(
+        "safety.adverseevent",
+        Reconciler(_aes, merge(*AE_KEYS, "dosing_reaction"), ("create", "change")),
+    )
     register(
         "safety.aeversion",
         Reconciler(_versions, merge("adverse_event", "number", "form_revision"), ("create",)),

@@ -22,6 +22,7 @@ from django.utils import timezone
 from trialdesk.audit.actions import record
 from trialdesk.crfs.actions import CrfError
 from trialdesk.crfs.models import ItemValue
+from trialdesk.randomization.models import Dosing
 from trialdesk.safety import ctcae, findings
 from trialdesk.safety.models import AdverseEvent, AEVersion, ReportClock
 from trialdesk.studies.registry import get_protocol
@@ -76,6 +77,7 @@ def on_form_saved(fi, changed: list[str], acting_user, role) -> None:
         ae = AdverseEvent(participant=participant, form=fi, created_at=now)
     old = None if created else ae.snapshot()
     _apply_values(ae, spec, values, site_zone(participant.site))
+    ae.dosing_reaction = reaction_for(ae)
     ae.version += 1
     ae.updated_at = now
     ae.save()
@@ -95,6 +97,22 @@ def on_form_saved(fi, changed: list[str], acting_user, role) -> None:
     record("create", obj=version, new=version_snapshot(version), **common)
     sync_clocks(ae, spec, now, acting_user, role, common)
     findings.link_ae(ae, acting_user, role)
+
+
+def reaction_for(ae: AdverseEvent) -> Dosing | None:
+    """The dosing reaction this AE reports: kept once linked while the AE is coded with a
+    reaction term; linked when it is so coded and the participant's dosing recorded a
+    reaction that no other AE reports yet; unlinked when the term changes to another."""
+    if ae.ctcae_term not in ctcae.INFUSION_TERMS:
+        return None
+    if ae.dosing_reaction_id:
+        return ae.dosing_reaction
+    taken = AdverseEvent.objects.filter(dosing_reaction__isnull=False).exclude(pk=ae.pk)
+    return (
+        Dosing.objects.filter(participant=ae.participant, infusion_reaction=True)
+        .exclude(pk__in=taken.values("dosing_reaction"))
+        .first()
+    )
 
 
 def version_snapshot(version: AEVersion) -> dict:

@@ -1,6 +1,10 @@
 """Safety pages under /staff/<study>/safety/: the dashboard, the AE list, an AE's page (versions,
-clocks, reports, the CIOMS-I PDF). Scoped to the study and to the person's sites (404 outside);
-no page shows an arm, a kit or a lot."""
+clocks, reports, the CIOMS-I PDF). Scoped to the study and to the person's sites (404 outside).
+
+No page shows an arm, a kit or a lot to a blinded role. The safety physician (unblinded,
+study-wide) sees each AE's arm, the dashboard's counts by arm, and may print an unblinded
+CIOMS-I for a SUSAR's expedited report (ICH E2A: SUSARs are reported unblinded); each unblinded
+CIOMS-I is audited (``unblind``)."""
 
 from __future__ import annotations
 
@@ -18,8 +22,10 @@ from django_tables2 import RequestConfig
 
 from trialdesk.accounts.access import Refused, get_access, require_role
 from trialdesk.accounts.models import Role
+from trialdesk.audit.actions import record
 from trialdesk.crfs.models import FormInstance
-from trialdesk.randomization.models import Dosing
+from trialdesk.randomization.models import Allocation, Dosing
+from trialdesk.randomization.services import arm_label, can_see_arm
 from trialdesk.safety import ctcae
 from trialdesk.safety.actions import REPORT_ROLES, SafetyError, do_close_clock, do_record_follow_up
 from trialdesk.safety.findings import FindingError, do_dismiss_finding
@@ -39,6 +45,7 @@ SAFETY_ROLES = (
     Role.MONITOR,
     Role.DATA_MANAGER,
     Role.DSMB,
+    Role.SAFETY_PHYSICIAN,
 )
 
 
@@ -91,28 +98,50 @@ def dashboard(request):
         "findings": _open_findings(request, spec),
         "reactions": _unrecorded_reactions(request),
         "panels": render_panels(request),  # e.g. the DSMB app's stopping rules
+        "by_arm": _by_arm(protocol, aes) if can_see_arm(get_access(request)) else None,
     }
     return render(request, "safety/dashboard.html", page)
 
 
-#: CTCAE terms that record a reaction at dosing as an AE.
-INFUSION_TERMS = (
-    "Infusion related reaction",
-    "Allergic reaction",
-    "Anaphylaxis",
-    "Cytokine release syndrome",
-    "Injection site reaction",
-    "Infusion site extravasation",
-)
+def _by_arm(protocol, aes) -> list[dict]:
+    """AEs, SAEs, related AEs, SUSARs and participants with an AE, per arm (unblinded only)."""
+    arms = dict(
+        Allocation.objects.filter(participant_id__in={ae.participant_id for ae in aes}).values_list(
+            "participant_id", "arm"
+        )
+    )
+    randomized = Counter(
+        Allocation.objects.filter(participant__study=protocol.study.id).values_list(
+            "arm", flat=True
+        )
+    )
+    rows = []
+    for code in [*protocol.arms, ""]:
+        mine = [ae for ae in aes if arms.get(ae.participant_id, "") == code]
+        if not code and not mine:
+            continue
+        rows.append(
+            {
+                "arm": arm_label(protocol, code) if code else _("not randomized"),
+                "randomized": randomized.get(code, 0) if code else None,
+                "participants": len({ae.participant_id for ae in mine}),
+                "total": len(mine),
+                "serious": sum(ae.serious for ae in mine),
+                "related": sum(ae.related for ae in mine),
+                "susars": sum(ae.susar for ae in mine),
+                "grade3plus": sum(ctcae.grade_number(ae.grade) >= 3 for ae in mine),
+            }
+        )
+    return rows
 
 
 def _unrecorded_reactions(request):
-    """Reactions recorded at dosing whose participant has no AE coded with a reaction term."""
+    """Reactions recorded at dosing that no AE is linked to (``AdverseEvent.dosing_reaction``)."""
     ids = get_access(request).site_ids(*SAFETY_ROLES)
-    coded = AdverseEvent.objects.filter(ctcae_term__in=INFUSION_TERMS).values("participant_id")
+    linked = AdverseEvent.objects.filter(dosing_reaction__isnull=False).values("dosing_reaction")
     return (
         Dosing.objects.filter(participant__site_id__in=ids, infusion_reaction=True)
-        .exclude(participant_id__in=coded)
+        .exclude(pk__in=linked)
         .select_related("participant")
         .only("participant__subject_id", "reaction_description", "reaction_onset", "ae_reference")
     )
@@ -198,11 +227,8 @@ def ae_page(request, pk: int):
         "clocks": ae.clocks.select_related("closed_by").order_by("due_at"),
         "reports": ae.reports.select_related("recorded_by"),
         "ctcae": ctcae.lookup(ae.ctcae_term) if ae.ctcae_term else None,
-        "reaction": Dosing.objects.filter(participant=ae.participant, infusion_reaction=True)
-        .only("reaction_description", "reaction_onset", "ae_reference")
-        .first()
-        if ae.ctcae_term in INFUSION_TERMS
-        else None,
+        "reaction": ae.dosing_reaction,
+        "arm": _arm_of(request, ae),
         "can_report": access.can(REPORT_ROLES, site_id),
         "can_open_form": entry,
         "local_now": dt.datetime.now(zone).strftime("%Y-%m-%dT%H:%M"),
@@ -210,18 +236,47 @@ def ae_page(request, pk: int):
     return render(request, "safety/ae.html", page)
 
 
+def _arm_of(request, ae) -> str | None:
+    """The AE's participant's arm, for the roles that may see arms; None for everyone else."""
+    if not can_see_arm(get_access(request)):
+        return None
+    allocation = Allocation.objects.filter(participant=ae.participant).first()
+    if allocation is None:
+        return _("not randomized")
+    return arm_label(get_protocol(request.study), allocation.arm)
+
+
 @require_role(*SAFETY_ROLES)
 def cioms(request, pk: int):
+    """The CIOMS-I PDF: blinded by default; ``?unblinded=1`` adds the arm for the roles that may
+    see arms (the safety physician's SUSAR report), and is audited as an unblinding."""
     ae = _ae_or_404(request, pk)
+    arm = None
+    if request.GET.get("unblinded") == "1":
+        arm = _arm_of(request, ae)
+        if arm is None:
+            raise Refused(_("only the unblinded safety physician may print an unblinded report"))
+        record(
+            "unblind",
+            actor=request.user,
+            role=Role.SAFETY_PHYSICIAN
+            if get_access(request).has_role(Role.SAFETY_PHYSICIAN)
+            else "",
+            site=ae.participant.site,
+            obj=ae,
+            participant=ae.participant.subject_id,
+            reason="unblinded CIOMS-I report printed (expedited SUSAR reporting)",
+        )
     version = ae.versions.select_related("recorded_by").order_by("-number").first()
     reporter = "—"
     if version and version.recorded_by:
         user = version.recorded_by
         reporter = f"{user.get_full_name() or user.username} ({version.role or 'site staff'})"
     kind = "follow-up" if ae.reports.exists() else "initial"
-    pdf = cioms_pdf(ae, reporter=reporter, report_kind=kind)
+    pdf = cioms_pdf(ae, reporter=reporter, report_kind=kind, arm=arm)
     response = HttpResponse(pdf, content_type="application/pdf")
-    name = f"CIOMS-{ae.participant.subject_id}-AE{ae.pk}-v{ae.version}.pdf"
+    name = f"CIOMS-{ae.participant.subject_id}-AE{ae.pk}-v{ae.version}"
+    name += "-UNBLINDED.pdf" if arm else ".pdf"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 

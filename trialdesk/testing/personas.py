@@ -31,6 +31,7 @@ PERSONAS: dict[str, Persona] = {
         Persona("stat", "statistician", None, "Sari Statistician"),
         Persona("ustat", "unblinded_statistician", None, "Umar Unblinded-Statistician"),
         Persona("dsmb", "dsmb", None, "Dian DSMB"),
+        Persona("safety", "safety_physician", None, "Dr. Rina Safety-Physician"),
         Persona("admin", "admin", None, "Ade Admin"),
     ]
 }

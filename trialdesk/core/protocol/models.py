@@ -267,6 +267,7 @@ RoleCode = Literal[
     "statistician",
     "unblinded_statistician",
     "dsmb",
+    "safety_physician",
     "admin",
 ]
 

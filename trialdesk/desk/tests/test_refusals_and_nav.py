@@ -18,7 +18,18 @@ from trialdesk.desk import nav
 from trialdesk.studies.registry import get_protocol
 from trialdesk.testing.urls import reverse
 
-PERSONAS = ("coord_a", "inv_a", "monitor", "dm", "pharm_a", "stat", "ustat", "dsmb", "admin")
+PERSONAS = (
+    "coord_a",
+    "inv_a",
+    "monitor",
+    "dm",
+    "pharm_a",
+    "stat",
+    "ustat",
+    "dsmb",
+    "safety",
+    "admin",
+)
 
 #: A page each persona's role does not open (the admin: a clinical page).
 FORBIDDEN = {

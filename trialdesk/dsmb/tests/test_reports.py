@@ -280,3 +280,39 @@ def test_reports_of_an_empty_study_and_of_another_protocol(personas, db):
     b = create_personas("TD-IRON-PP", personas={"ustat_b": ustat}, site_names={"01": "RSHS"})
     r = do_generate_report("TD-IRON-PP", b["ustat_b"], "closed")
     assert PdfReader(io.BytesIO(bytes(r.pdf))).pages and r.study_id == "TD-IRON-PP"
+
+
+def test_every_experimental_arm_is_compared_with_the_placebo_arm(monkeypatch):
+    """TD-IRON-PP has two experimental arms (FCM1000, FCM500) listed before its placebo: the
+    closed report compares each with PBO (pooled-variance t), not the first with the last."""
+    from scipy import stats
+
+    from trialdesk.core.protocol import load_protocol
+    from trialdesk.dsmb import report_data
+    from trialdesk.paths import PROTOCOLS_DIR
+
+    protocol = load_protocol(PROTOCOLS_DIR / "iron-pp.yaml")
+    arms = list(protocol.arms)
+    assert report_data.control_arm(protocol, arms) == "PBO"
+    rng = np.random.default_rng(5)
+    values = {"FCM1000": 11.8, "FCM500": 11.4, "PBO": 10.9}
+    rows, arm_of, pid = [], {}, 0
+    for arm, mean in values.items():
+        for _ in range(8):
+            pid += 1
+            arm_of[pid] = arm
+            rows.append((pid, "W6", 5, float(rng.normal(mean, 0.8))))
+    frame = pd.DataFrame(rows, columns=["participant_id", "visit", "sequence", "value"])
+    monkeypatch.setattr(report_data, "item_values", lambda *a, **k: frame.copy())
+    by_arm, diff, z = report_data._efficacy("TD-IRON-PP", protocol, arm_of, arms)
+    assert list(diff["comparison"]) == ["FCM1000 - PBO", "FCM500 - PBO"]
+    y = frame.assign(arm=frame["participant_id"].map(arm_of))
+    for _, row in diff.iterrows():
+        treat = row["comparison"].split(" - ")[0]
+        t = stats.ttest_ind(
+            y.loc[y["arm"] == treat, "value"], y.loc[y["arm"] == "PBO", "value"], equal_var=True
+        )
+        assert row["t"] == pytest.approx(t.statistic, rel=1e-9)
+        assert row["p"] == pytest.approx(t.pvalue, rel=1e-9)
+    assert z == pytest.approx(diff.loc[0, "t"])
+    assert list(by_arm["arm"]) == arms and list(by_arm["n"]) == [8, 8, 8]

@@ -136,7 +136,9 @@ def test_the_cioms_pdf_names_the_study_id_event_seriousness_and_blinded_product(
     assert "Reporter inv_a (investigator)" in text
 
 
-def test_no_arm_or_lot_on_any_page_pdf_or_email(personas, login):
+def _dosed_with_reaction(personas):
+    """A randomized, dosed participant whose dosing recorded an infusion reaction; returns
+    (participant, allocation, secrets: the arm's names and the lot)."""
     setup_list(personas)
     participant = ready(personas)
     allocation = do_randomize_participant(participant, personas["coord_a"])
@@ -165,6 +167,11 @@ def test_no_arm_or_lot_on_any_page_pdf_or_email(personas, login):
         reaction_onset=start + dt.timedelta(minutes=20),
         ae_reference="AE form 1",
     )
+    return participant, allocation, secrets
+
+
+def test_no_arm_or_lot_on_any_page_pdf_or_email(personas, login):
+    participant, allocation, secrets = _dosed_with_reaction(personas)
     dashboard = login("inv_a").get(reverse("safety:dashboard")).content.decode()
     assert f'id="reaction-{participant.subject_id}"' in dashboard
     aware = dt.datetime.now(dt.UTC) - dt.timedelta(hours=23)
@@ -175,6 +182,7 @@ def test_no_arm_or_lot_on_any_page_pdf_or_email(personas, login):
     assert f'id="reaction-{participant.subject_id}"' not in dashboard
     page = login("inv_a").get(reverse("safety:ae", args=[ae.pk])).content.decode()
     assert "Flushing and chills at 20 minutes" in page and "AE form 1" in page
+    assert ae.dosing_reaction is not None and ae.dosing_reaction.participant_id == participant.pk
     mail.outbox.clear()
     assert tick()  # reminder (75 % of 24 h passed)
     with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(hours=2), tick=False):
@@ -196,3 +204,52 @@ def test_no_arm_or_lot_on_any_page_pdf_or_email(personas, login):
             assert secret not in text
         assert "lot" not in text.lower().split()
     assert ReportClock.objects.filter(late=True).exists()
+
+
+def test_the_safety_physician_sees_the_arm_and_prints_an_audited_unblinded_cioms(personas, login):
+    from trialdesk.audit.models import AuditEvent
+
+    participant, allocation, secrets = _dosed_with_reaction(personas)
+    aware = dt.datetime.now(dt.UTC) - dt.timedelta(hours=3)
+    raw = sae_raw(aware, relatedness="PROBABLE", ctcae_term="Infusion related reaction")
+    save_ae(participant, personas["inv_a"], raw, visit="D0")
+    ae = AdverseEvent.objects.get(participant=participant)
+    arm = get_protocol(participant).arm(Allocation.objects.get(pk=allocation.pk).arm)
+    client = login("safety")
+    page = client.get(reverse("safety:ae", args=[ae.pk])).content.decode()
+    assert 'id="ae-arm"' in page and arm.name.en in page
+    dashboard = client.get(reverse("safety:dashboard")).content.decode()
+    table = dashboard[dashboard.index('id="ae-by-arm"') :]
+    row = table[table.index(arm.name.en) :].split("</tr>")[0]
+    # randomized 1, with an AE 1, AEs 1, grade >= 3 per sae_raw's grade, serious 1, related 1
+    assert re.findall(r"<td>(\d+)</td>", row)[:3] == ["1", "1", "1"]
+    before = AuditEvent.objects.filter(action="unblind").count()
+    response = client.get(reverse("safety:cioms", args=[ae.pk]) + "?unblinded=1")
+    assert response.status_code == 200 and "UNBLINDED" in response["Content-Disposition"]
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(response.content)).pages)
+    assert arm.name.en in text and "UNBLINDED" in text
+    event = AuditEvent.objects.filter(action="unblind").order_by("-pk").first()
+    assert AuditEvent.objects.filter(action="unblind").count() == before + 1
+    assert event.participant == participant.subject_id and "CIOMS" in event.reason
+    # The blinded roles get neither the link nor the unblinded PDF
+    for who in ALLOWED:
+        blinded = login(who)
+        page = blinded.get(reverse("safety:ae", args=[ae.pk])).content.decode()
+        assert "cioms-unblinded" not in page and 'id="ae-arm"' not in page
+        assert 'id="ae-by-arm"' not in blinded.get(reverse("safety:dashboard")).content.decode()
+        url = reverse("safety:cioms", args=[ae.pk]) + "?unblinded=1"
+        assert blinded.get(url).status_code == 403, who
+    assert AuditEvent.objects.filter(action="unblind").count() == before + 1
+
+
+def test_recoding_the_ae_away_from_a_reaction_term_unlinks_the_dosing_reaction(personas, login):
+    participant, _allocation, _secrets = _dosed_with_reaction(personas)
+    aware = dt.datetime.now(dt.UTC) - dt.timedelta(hours=3)
+    save_ae(participant, personas["inv_a"], sae_raw(aware, ctcae_term="Anaphylaxis"), visit="D0")
+    ae = AdverseEvent.objects.get(participant=participant)
+    assert ae.dosing_reaction_id is not None
+    save_ae(participant, personas["inv_a"], sae_raw(aware, ctcae_term="Fever"), visit="D0")
+    ae.refresh_from_db()
+    assert ae.dosing_reaction_id is None
+    dashboard = login("inv_a").get(reverse("safety:dashboard")).content.decode()
+    assert f'id="reaction-{participant.subject_id}"' in dashboard
