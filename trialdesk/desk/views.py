@@ -119,7 +119,12 @@ def staff_home(request):
 
 
 #: Who oversees the whole study without entering data: study-wide counts that name no arm.
-OVERSIGHT_ROLES = (Role.STATISTICIAN, Role.UNBLINDED_STATISTICIAN, Role.DSMB)
+OVERSIGHT_ROLES = (
+    Role.STATISTICIAN,
+    Role.UNBLINDED_STATISTICIAN,
+    Role.DSMB,
+    Role.SAFETY_PHYSICIAN,
+)
 
 
 def progress_counts(request) -> dict | None:

@@ -41,6 +41,7 @@ FORBIDDEN = {
     "stat": "participants:list",
     "ustat": "crfs:queries",
     "dsmb": "enrolment:log",
+    "safety": "participants:list",
     "admin": "participants:list",
 }
 
@@ -275,6 +276,7 @@ EXPECTED_NAV = {
     "stat": {"dsmb:rules", "dsmb:reports"},
     "ustat": {"randomization:overview", "people:role-requests", "dsmb:rules", "dsmb:reports"},
     "dsmb": {"safety:dashboard", "dsmb:rules", "dsmb:reports"},
+    "safety": {"safety:dashboard", "dsmb:rules", "dsmb:reports"},
     "admin": {"people:people", "people:sites", "people:role-requests", "dsmb:rules"},
 }
 
