@@ -18,6 +18,7 @@ from trialdesk.core.analysis.roc import (
     optimal_cutoffs,
     performance_at,
     roc_curve,
+    roc_from_response,
     wilson_interval,
 )
 from trialdesk.core.design import DesignInputError
@@ -160,3 +161,15 @@ def test_results_serialise() -> None:
     json.dumps(performance_at(roc=roc, threshold=-6.55).to_dict())
     json.dumps(optimal_cutoffs(roc=roc)[0].to_dict())
     assert "sensitivity 30/42" in performance_at(roc=roc, threshold=-6.55).summary()
+
+
+def test_roc_from_response_columns() -> None:
+    response = ["case", "control", "other", "case", "control", "control"]
+    marker = [-7.5, -5.9, 99.0, -6.8, -6.2, -7.0]
+    roc = roc_from_response(response=response, predictor=marker, levels=("control", "case"))
+    assert roc.controls == (-5.9, -6.2, -7.0) and roc.cases == (-7.5, -6.8)
+    assert roc.direction == ">"
+    with pytest.raises(DesignInputError, match="no response equals the case value 'PE'"):
+        roc_from_response(response=response, predictor=marker, levels=("control", "PE"))
+    with pytest.raises(DesignInputError, match=r"predictor = '2 values' .*one per response \(6\)"):
+        roc_from_response(response=response, predictor=[1.0, 2.0], levels=("control", "case"))

@@ -196,6 +196,42 @@ def roc_curve(
     )
 
 
+def roc_from_response(
+    *,
+    response: Sequence[object],
+    predictor: Sequence[float],
+    levels: tuple[object, object],
+    direction: str = "auto",
+) -> RocResult:
+    """The ROC curve from one outcome column and one marker column (``pROC::roc(response,
+    predictor, levels = c(control, case))``).
+
+    ``levels`` = (control value, case value) must be given: pROC's default (the sorted factor
+    levels, first = control) silently depends on spelling. Rows whose response is neither
+    level are left out, as pROC does. Curves built from the same ``response`` list their
+    participants in the same order, as a paired DeLong test needs.
+    """
+    if len(response) != len(predictor):
+        raise v.reject(
+            "predictor", f"{len(predictor)} values", f"one per response ({len(response)})"
+        )
+    try:
+        control, case = levels
+    except (TypeError, ValueError):
+        raise v.reject("levels", levels, "give (control value, case value)") from None
+    if control == case:
+        raise v.reject("levels", levels, "the control and case values must differ")
+    present = set(response)
+    for name, level in (("control", control), ("case", case)):
+        if level not in present:
+            raise v.reject("levels", levels, f"no response equals the {name} value {level!r}")
+    return roc_curve(
+        controls=[x for r, x in zip(response, predictor, strict=True) if r == control],
+        cases=[x for r, x in zip(response, predictor, strict=True) if r == case],
+        direction=direction,
+    )
+
+
 def _resolve_direction(direction: str, controls: np.ndarray, cases: np.ndarray) -> str:
     if direction != "auto":
         return direction
