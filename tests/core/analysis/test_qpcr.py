@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pytest
 
 from trialdesk.core.analysis.qpcr import (
@@ -54,6 +55,13 @@ def test_replicate_mean_sd_and_a_dropped_undetermined_replicate() -> None:
     assert s.sd == pytest.approx(math.sqrt(0.02), abs=1e-12)  # sample SD of 29.0 and 29.2
     assert s.used == (29.0, 29.2)
     assert s.reasons == ("replicate 2 undetermined (no amplification): dropped from the mean",)
+
+
+def test_numpy_replicates_are_accepted() -> None:
+    s = summarise_replicates(target="x", replicates=np.array([30.0, np.nan, 30.2]))
+    assert s.ct.value == pytest.approx(30.1) and "undetermined" in s.reasons[0]
+    one = summarise_replicates(target="x", replicates=[np.int64(30)])
+    assert one.ct.value == 30.0 and json.dumps(one.to_dict())
 
 
 def test_failed_and_out_of_range_replicates_are_dropped_with_reasons() -> None:

@@ -48,6 +48,7 @@ Bustin SA, et al. The MIQE guidelines. *Clin Chem* 2009;55:611-622.
 from __future__ import annotations
 
 import math
+import numbers
 import statistics
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -236,9 +237,9 @@ def summarise_replicates(
     *, target: str, replicates: Sequence[Replicate], rules: QpcrRules = DEFAULT_RULES
 ) -> ReplicateSummary:
     """Mean Ct of one target's replicates under the replicate and detection-limit rules."""
-    if isinstance(replicates, str | bytes) or not isinstance(replicates, Sequence):
+    if isinstance(replicates, str | bytes) or not hasattr(replicates, "__len__"):
         raise v.reject(f"ct[{target!r}]", replicates, "a list of replicate Ct values")
-    if not replicates:
+    if len(replicates) == 0:
         raise v.reject(
             f"ct[{target!r}]", [], "at least one replicate (a number, 'Undetermined', 'failed')"
         )
@@ -266,7 +267,7 @@ def _parse(target: str, i: int, raw: Replicate) -> tuple[str, float | None]:
         return UNDETERMINED, None
     if isinstance(raw, str):
         word = raw.strip().lower()
-        if word in (UNDETERMINED, "undet", "no ct", "n/a"):
+        if word == UNDETERMINED:
             return UNDETERMINED, None
         if word == FAILED:
             return FAILED, None
@@ -278,7 +279,7 @@ def _parse(target: str, i: int, raw: Replicate) -> tuple[str, float | None]:
                 raw,
                 "a Ct number, 'Undetermined' (no amplification) or 'failed' (well QC)",
             ) from None
-    if isinstance(raw, bool) or not isinstance(raw, int | float):
+    if isinstance(raw, bool) or not isinstance(raw, numbers.Real):
         raise v.reject(f"ct[{target!r}][{i - 1}]", raw, "a Ct number, 'Undetermined' or 'failed'")
     value = float(raw)
     if math.isnan(value):
@@ -712,6 +713,7 @@ def _fold_status(
 
 
 def _raw_json(r: Replicate) -> float | str | None:
-    if isinstance(r, float) and math.isnan(r):
-        return None
+    if isinstance(r, numbers.Real) and not isinstance(r, bool):
+        x = float(r)
+        return None if math.isnan(x) else x
     return r
