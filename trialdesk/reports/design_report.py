@@ -26,7 +26,7 @@ from trialdesk.core.safety_monitoring import (
 )
 from trialdesk.core.safety_monitoring.monitor import SafetyBoundary as _Boundary
 from trialdesk.core.safety_monitoring.rules import PosteriorRow, posterior_table
-from trialdesk.core.sequential import GroupSequentialDesign
+from trialdesk.core.sequential import GroupSequentialDesign, power_means, sample_size_means
 from trialdesk.core.sequential.planned import planned_design
 
 OC_RATES = (0.007, 0.02, 0.05, 0.10, 0.20, 0.30)
@@ -264,11 +264,10 @@ def build_report(inputs: DesignInputs) -> DesignReport:
     design, note = _interim_design(inputs)
     power_gsd = n_eval_needed = n_needed = None
     if design is not None:
-        # rpact's convention: n_max = n_fixed(t test) x inflation factor; the drift of the
-        # protocol's evaluable n scales with sqrt(n / n_fixed).
-        drift = design.drift_fixed * math.sqrt(evaluable / fixed.n_per_group)
-        power_gsd = design.rejection_probability(drift)
-        n_eval_needed = math.ceil(fixed.n_per_group * design.inflation_factor - 1e-9)
+        # rpact's getPowerMeans / getSampleSizeMeans (core.sequential.means): the t-adjusted
+        # drift at the protocol's evaluable N (both arms, 1:1) and n_max = n_fixed(t test) x
+        # the inflation factor.
+        power_gsd, n_eval_needed = _interim_power_and_size(inputs, design, evaluable, test)
         n_needed = enrolment_for_dropout(
             n_evaluable=(n_eval_needed, n_eval_needed),
             dropout=inputs.dropout,
@@ -288,6 +287,22 @@ def build_report(inputs: DesignInputs) -> DesignReport:
         n_per_arm_needed=n_needed,
         safety=safety,
     )
+
+
+def _interim_power_and_size(
+    inputs: DesignInputs, design: GroupSequentialDesign, evaluable: int, test: str
+) -> tuple[float, int]:
+    """Power of the protocol's evaluable N with the interim, and the evaluable n per arm that
+    restores the target power (rpact's conventions, 1:1 allocation, standardized effect)."""
+    normal = test == "z"
+    power = power_means(
+        design=design,
+        alternative=inputs.effect,
+        max_n=2 * evaluable,
+        normal_approximation=normal,
+    ).power
+    size = sample_size_means(design=design, alternative=inputs.effect, normal_approximation=normal)
+    return power, math.ceil(size.max_n / 2 - 1e-9)
 
 
 def _guessability(inputs: DesignInputs) -> GuessabilityResult | None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from trialdesk.reports.design_report import DesignInputs, SafetyRuleInputs, build_report
@@ -53,6 +56,24 @@ def test_seed_report_numbers() -> None:
     assert report.n_evaluable_needed == 38
     assert report.n_per_arm_needed == 43
     assert not report.interim_ok
+
+
+def test_power_with_interim_agrees_with_rpact() -> None:
+    # rpact 3.3.4: getPowerMeans(<protocol design>, alternative = 0.67, stDev = 1,
+    # maxNumberOfSubjects = 72) for the 36 evaluable per arm, and getSampleSizeMeans(...,
+    # alternative = 0.67)$maxNumberOfSubjects = 75.94 -> 38 evaluable per arm
+    ref = json.loads((Path(__file__).parents[2] / "reference" / "rpact_means.json").read_text())
+    power = next(
+        p
+        for p in ref["power"]
+        if p["design"] == "protocol" and p["max_n"] == 72 and p["alternative"] == 0.67
+    )
+    size = next(
+        s for s in ref["sample_size"] if s["design"] == "protocol" and s["alternative"] == 0.67
+    )
+    report = build_report(SEED)
+    assert report.power_with_interim == pytest.approx(power["power"], abs=1e-6)
+    assert report.n_evaluable_needed == -(-size["max_n"] // 2)
 
 
 def test_protocol_count_boundary_operating_characteristics() -> None:

@@ -16,9 +16,20 @@ from trialdesk.core.sequential.interim import (
     repeated_confidence_interval,
     stagewise_adjusted_p_value,
 )
+from trialdesk.core.sequential.means import (
+    EffectScaleBoundaries,
+    MeansPowerResult,
+    MeansSampleSizeResult,
+    power_means,
+    sample_size_means,
+    t_adjusted_drift,
+)
 
 __all__ = [
     "CrossingProbabilities",
+    "EffectScaleBoundaries",
+    "MeansPowerResult",
+    "MeansSampleSizeResult",
     "GroupSequentialDesign",
     "crossing_probabilities",
     "drift_for_means",
@@ -29,5 +40,8 @@ __all__ = [
     "conditional_power",
     "interim_analysis",
     "repeated_confidence_interval",
+    "power_means",
+    "sample_size_means",
     "stagewise_adjusted_p_value",
+    "t_adjusted_drift",
 ]
