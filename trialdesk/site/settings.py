@@ -112,6 +112,7 @@ INSTALLED_APPS = [
     "trialdesk.randomization",
     "trialdesk.safety",
     "trialdesk.dsmb",
+    "trialdesk.analyses",
     "trialdesk.desk",
 ]
 

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AnalysesConfig(AppConfig):
+    name = "trialdesk.analyses"
+    label = "analyses"
