@@ -27,6 +27,7 @@ from trialdesk.enrolment.models import (
 )
 from trialdesk.participants.actions import create_participant, set_status
 from trialdesk.participants.models import Participant
+from trialdesk.studies.locking import refused_when_locked
 from trialdesk.studies.registry import get_protocol
 
 SITE_STAFF = (Role.COORDINATOR, Role.INVESTIGATOR)
@@ -54,6 +55,7 @@ def _audit(action, user, role, participant, obj, *, old=None, new=None, reason="
     )
 
 
+@refused_when_locked("screen participants")
 def do_screen_participant(
     site, acting_user, *, screened_on: dt.date, referral: str = "", identity=None
 ) -> ScreeningEntry:
@@ -83,6 +85,7 @@ def do_screen_participant(
     return entry
 
 
+@refused_when_locked("close screening")
 def do_close_screening(participant, acting_user, *, outcome: str, note: str = "") -> ScreeningEntry:
     """Record why a screened woman was not enrolled (criterion failed, declined, not reached)."""
     role = require_at(acting_user, SITE_STAFF, participant.site, "close screening")
@@ -128,6 +131,7 @@ def do_close_screening(participant, acting_user, *, outcome: str, note: str = ""
     return entry
 
 
+@refused_when_locked("assess eligibility")
 def do_assess_eligibility(participant, acting_user) -> EligibilityAssessment:
     """Evaluate every criterion on the current eCRF data and keep the result with evidence."""
     role = require_at(acting_user, SITE_STAFF, participant.site, "assess eligibility")
@@ -167,6 +171,7 @@ def _failed_signature(user, role, participant, assessment, why: str) -> None:
         _audit("sign", user, role, participant, assessment, new={"signed": False}, reason=why)
 
 
+@refused_when_locked("confirm eligibility")
 def do_confirm_eligibility(
     assessment: EligibilityAssessment,
     acting_user,
@@ -252,6 +257,7 @@ def _check_version(protocol, version: str, when: dt.datetime) -> None:
         )
 
 
+@refused_when_locked("record consent")
 def do_record_consent(
     participant,
     acting_user,
@@ -328,6 +334,7 @@ def do_record_consent(
     return row
 
 
+@refused_when_locked("record withdrawals")
 def do_withdraw_consent(
     participant, acting_user, *, scope: str, withdrawn_at: dt.datetime, reason: str = ""
 ) -> Withdrawal:

@@ -14,6 +14,7 @@ from trialdesk.audit.actions import record
 from trialdesk.participants import hooks
 from trialdesk.participants.models import Identity, Participant
 from trialdesk.participants.pii import PersonalData, encrypt, read_identity
+from trialdesk.studies.locking import refused_when_locked
 
 
 class ParticipantError(ValueError):
@@ -57,6 +58,7 @@ def create_participant(
     return participant
 
 
+@refused_when_locked("add participants")
 def do_create_participant(
     site: Site, acting_user, *, identity: PersonalData | dict | None = None, reason: str = ""
 ) -> Participant:
@@ -85,6 +87,7 @@ def do_view_identity(participant: Participant, acting_user) -> PersonalData:
     return data
 
 
+@refused_when_locked("change identifying data")
 def do_update_identity(
     participant: Participant, acting_user, *, identity: PersonalData | dict, reason: str
 ) -> None:
@@ -135,6 +138,7 @@ def set_status(participant: Participant, status: str, acting_user, *, reason: st
     )
 
 
+@refused_when_locked("change a participant's status")
 def do_set_status(participant: Participant, status: str, acting_user, *, reason: str) -> None:
     if not reason.strip():
         raise ParticipantError("a reason is required to change a participant's status")
@@ -142,6 +146,7 @@ def do_set_status(participant: Participant, status: str, acting_user, *, reason:
         set_status(participant, status, acting_user, reason=reason)
 
 
+@refused_when_locked("move the schedule")
 def do_set_anchor_date(
     participant: Participant, anchor_date: dt.date, acting_user, *, reason: str = ""
 ) -> None:

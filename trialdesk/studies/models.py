@@ -57,3 +57,47 @@ class ProtocolVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.study_id} v{self.version} ({self.sha256[:12]})"
+
+
+class DatabaseLock(models.Model):
+    """One lock of a study's clinical database, from the data manager's signed lock to the
+    signed unlock that ends it (both with a reason). While a lock is open (``unlocked_at``
+    empty) every action that changes clinical data refuses (``studies.locking``). The frozen
+    data of each lock and unlock is a snapshot (``analyses.Snapshot``), named here by id."""
+
+    study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="locks")
+    locked_at = models.DateTimeField()
+    locked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    lock_reason = models.TextField()
+    snapshot_id = models.PositiveIntegerField(help_text="the snapshot frozen at the lock")
+    form_ids = models.JSONField(default=list, help_text="the forms this lock locked")
+    open_queries = models.JSONField(default=list, help_text="queries not closed at the lock")
+    unlocked_at = models.DateTimeField(null=True, blank=True)
+    unlocked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    unlock_reason = models.TextField(blank=True)
+    unlock_snapshot_id = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["study", "locked_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["study"],
+                condition=models.Q(unlocked_at=None),
+                name="one_open_lock_per_study",
+            )
+        ]
+
+    def snapshot(self) -> dict:
+        return {
+            "study": self.study_id,
+            "locked_at": self.locked_at,
+            "lock_reason": self.lock_reason,
+            "snapshot": self.snapshot_id,
+            "unlocked_at": self.unlocked_at,
+            "unlock_reason": self.unlock_reason,
+            "unlock_snapshot": self.unlock_snapshot_id,
+        }

@@ -10,6 +10,7 @@ from django.db.models import Max
 from trialdesk.accounts.access import role_at
 from trialdesk.audit.actions import record
 from trialdesk.participants.withdrawal import ConsentError, refuse_after_withdrawal
+from trialdesk.studies.locking import refused_when_locked
 from trialdesk.visits.deviations import record_deviation, window_facts, window_problem
 from trialdesk.visits.models import Visit
 from trialdesk.visits.services import protocol_visits
@@ -43,6 +44,7 @@ def _refuse_if_withdrawn(participant, on_date) -> None:
         raise VisitError(str(exc)) from exc
 
 
+@refused_when_locked("date visits")
 def do_record_visit_date(
     visit: Visit, actual_date: dt.date, acting_user, *, reason: str = ""
 ) -> Visit:
@@ -87,6 +89,7 @@ def record_visit_date(
     return visit
 
 
+@refused_when_locked("mark visits missed")
 def do_mark_visit_missed(visit: Visit, acting_user, *, reason: str) -> Visit:
     if not reason.strip():
         raise VisitError("say why the visit was missed")
@@ -102,6 +105,7 @@ def do_mark_visit_missed(visit: Visit, acting_user, *, reason: str) -> Visit:
     return visit
 
 
+@refused_when_locked("add visits")
 def do_add_unscheduled_visit(
     participant, acting_user, *, code: str | None = None, actual_date=None, reason: str = ""
 ) -> Visit:

@@ -599,6 +599,19 @@ class UnblindingPolicy(Model):
     note: str | None = None
 
 
+class DatabaseLockPolicy(Model):
+    """What the database lock does with queries that are not closed.
+
+    ``open_queries``: ``refuse`` the lock while any query is open or answered (the strict
+    default: locked data are final), or ``list`` them in the lock's audit event and the
+    snapshot's record and lock anyway (a protocol that accepts unresolved queries at lock).
+    Forms still in progress always refuse the lock: a lock freezes complete data only.
+    """
+
+    open_queries: Literal["refuse", "list"] = "refuse"
+    note: str | None = None
+
+
 class SigningPolicy(Model):
     """What stands between a complete form and the investigator's signature.
 

@@ -18,6 +18,7 @@ from trialdesk.core.protocol.models import (
     ConsentVersion,
     Contacts,
     Criterion,
+    DatabaseLockPolicy,
     Endpoint,
     FieldType,
     Form,
@@ -114,6 +115,7 @@ class Protocol(Model):
     safety_rules: dict[str, SafetyRule] = {}
     unblinding: UnblindingPolicy = UnblindingPolicy()
     signing: SigningPolicy = SigningPolicy()
+    database_lock: DatabaseLockPolicy = DatabaseLockPolicy()
     contacts: Contacts = Contacts()
     adverse_events: AdverseEventsSpec | None = None
 

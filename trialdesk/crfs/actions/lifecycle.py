@@ -12,8 +12,10 @@ from trialdesk.crfs.models import (
     FormInstance,
     Query,
 )
+from trialdesk.studies.locking import refused_when_locked
 
 
+@refused_when_locked("source-verify forms")
 def do_verify_form(fi: FormInstance, acting_user) -> FormInstance:
     role = require_at(acting_user, (Role.MONITOR,), fi.participant.site_id, "source-verify forms")
     with transaction.atomic(durable=True):
@@ -57,6 +59,7 @@ def do_lock_form(fi: FormInstance, acting_user, *, reason: str = "") -> FormInst
     return fi
 
 
+@refused_when_locked("unlock forms")
 def do_unlock_form(fi: FormInstance, acting_user, *, reason: str) -> FormInstance:
     reason = clean_text("reason", reason)
     if not reason.strip():
@@ -75,3 +78,34 @@ def do_unlock_form(fi: FormInstance, acting_user, *, reason: str) -> FormInstanc
             status_before_lock="",
         )
     return fi
+
+
+def lock_forms_for_database_lock(study: str, acting_user, role: str, reason: str) -> list[int]:
+    """Lock every complete, verified or signed form of ``study`` inside the caller's
+    transaction (the database lock); returns their ids (the unlock returns exactly these)."""
+    forms = FormInstance.objects.select_for_update().filter(
+        participant__study_id=study, status__in=[S.COMPLETE, S.VERIFIED, S.SIGNED]
+    )
+    ids = []
+    for fi in forms.select_related("participant__site").order_by("pk"):
+        _set_status(fi, S.LOCKED, acting_user, role, reason, status_before_lock=fi.status)
+        ids.append(fi.pk)
+    return ids
+
+
+def unlock_forms_of_database_lock(ids: list[int], acting_user, role: str, reason: str) -> int:
+    """Return the forms a database lock locked to their status before it (caller's
+    transaction); a form unlocked or changed since is left as it is."""
+    forms = FormInstance.objects.select_for_update().filter(pk__in=ids, status=S.LOCKED)
+    n = 0
+    for fi in forms.select_related("participant__site").order_by("pk"):
+        _set_status(
+            fi,
+            fi.status_before_lock or S.COMPLETE,
+            acting_user,
+            role,
+            reason,
+            status_before_lock="",
+        )
+        n += 1
+    return n

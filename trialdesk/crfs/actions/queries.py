@@ -20,9 +20,11 @@ from trialdesk.crfs.models import (
     Query,
     QueryMessage,
 )
+from trialdesk.studies.locking import refused_when_locked
 from trialdesk.studies.registry import get_protocol
 
 
+@refused_when_locked("open queries")
 def do_open_query(fi: FormInstance, acting_user, *, item: str, text: str) -> Query:
     text, item = clean_text("text", text), clean_text("item", item)
     if not text.strip():
@@ -100,6 +102,7 @@ def _query_step(q: Query, acting_user, roles, what, kind, new_status, text, allo
     return q
 
 
+@refused_when_locked("answer queries")
 def do_answer_query(q: Query, acting_user, *, text: str) -> Query:
     return _query_step(
         q,
@@ -113,6 +116,7 @@ def do_answer_query(q: Query, acting_user, *, text: str) -> Query:
     )
 
 
+@refused_when_locked("reopen queries")
 def do_reopen_query(q: Query, acting_user, *, text: str) -> Query:
     return _query_step(
         q,
@@ -126,6 +130,7 @@ def do_reopen_query(q: Query, acting_user, *, text: str) -> Query:
     )
 
 
+@refused_when_locked("close queries")
 def do_close_query(q: Query, acting_user, *, text: str) -> Query:
     return _query_step(
         q,

@@ -19,6 +19,7 @@ from trialdesk.crfs.models import (
     Query,
     Signature,
 )
+from trialdesk.studies.locking import refused_when_locked
 from trialdesk.studies.registry import get_protocol
 
 SIGNATURE_MEANING = (
@@ -131,6 +132,7 @@ def _failed_signature(fi, user, role, why: str = "wrong password") -> None:
         )
 
 
+@refused_when_locked("sign forms")
 def do_sign_form(
     fi: FormInstance,
     acting_user,

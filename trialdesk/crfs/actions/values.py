@@ -36,6 +36,7 @@ from trialdesk.crfs.models import (
 )
 from trialdesk.crfs.values import form_context
 from trialdesk.participants.withdrawal import ConsentError, refuse_after_withdrawal
+from trialdesk.studies.locking import refused_when_locked
 from trialdesk.studies.registry import get_protocol
 from trialdesk.studies.timezones import site_zone
 from trialdesk.visits.actions import (
@@ -47,6 +48,7 @@ from trialdesk.visits.actions import (
 )
 
 
+@refused_when_locked("change eCRF data")
 def do_save_form(
     visit,
     form_code: str,

@@ -30,9 +30,11 @@ from trialdesk.randomization.models import (
     RandomizationList,
     Slot,
 )
+from trialdesk.studies.locking import refused_when_locked
 from trialdesk.studies.registry import get_protocol
 
 
+@refused_when_locked("randomize")
 def do_randomize_participant(
     participant: Participant, acting_user, *, reason: str = ""
 ) -> Allocation:

@@ -23,10 +23,12 @@ from trialdesk.randomization.models import (
     Dosing,
     Preparation,
 )
+from trialdesk.studies.locking import refused_when_locked
 from trialdesk.studies.registry import get_protocol
 from trialdesk.visits.actions import record_visit_date
 
 
+@refused_when_locked("record preparation")
 def do_record_preparation(
     allocation: Allocation, acting_user, *, lot: str, volume_ml: Decimal, prepared_at: dt.datetime
 ) -> Preparation:
@@ -97,6 +99,7 @@ def _check_prepared_at(allocation: Allocation, prepared_at: dt.datetime) -> None
     )
 
 
+@refused_when_locked("record dosing")
 def do_record_dosing(
     participant: Participant,
     acting_user,

@@ -1,0 +1,220 @@
+"""The database lock and unlock (the data manager, signed), and the snapshots they freeze.
+
+Lock (``do_lock_database``): refused while a form is in progress (listed), and while a query is
+not closed unless the protocol's ``database_lock.open_queries`` is ``list``; then, in one
+transaction: every complete, verified or signed form is locked, the snapshot is taken and
+hashed, the lock is signed (21 CFR 11.50: printed name, time, meaning; password re-entered)
+and audited with the snapshot's hash. From then on every action that changes clinical data
+refuses (``studies.locking``).
+
+Unlock (``do_unlock_database``): a reason and a signature; the forms the lock locked return to
+their status before it, and a new snapshot is taken (kind ``unlock``), so every state that was
+ever analysable has a hash in the trail.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from trialdesk.accounts import reauth
+from trialdesk.accounts.access import require_at
+from trialdesk.accounts.models import Role
+from trialdesk.analyses import snapshot as snap
+from trialdesk.analyses.models import Snapshot
+from trialdesk.audit.actions import record
+from trialdesk.audit.models import AuditEvent
+from trialdesk.crfs.actions.lifecycle import (
+    lock_forms_for_database_lock,
+    unlock_forms_of_database_lock,
+)
+from trialdesk.crfs.models import FormInstance, Query
+from trialdesk.studies.locking import open_lock
+from trialdesk.studies.models import DatabaseLock
+from trialdesk.studies.registry import active_version, get_protocol
+
+LOCK_ROLES = (Role.DATA_MANAGER,)
+LOCK_MEANING = "database lock: the data are complete and final for analysis"
+UNLOCK_MEANING = "database unlock: the locked data must be corrected"
+#: How many forms or queries a refusal lists by name (then "and N more").
+LISTED = 10
+
+
+class LockError(Exception):
+    """A lock or unlock refused, in words for people (the field, the value, what is allowed)."""
+
+
+def _listing(rows: list[str]) -> str:
+    shown = ", ".join(rows[:LISTED])
+    return shown + (f" and {len(rows) - LISTED} more" if len(rows) > LISTED else "")
+
+
+def _clean_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if len(reason) < 10:
+        raise LockError(f"reason = '{reason}' is too short: say why, in at least 10 characters")
+    if len(reason) > 2000:
+        raise LockError(f"reason is {len(reason)} characters long; at most 2000 are kept")
+    return reason
+
+
+def _sign(user, password: str, request, what: str) -> None:
+    try:
+        reauth.check_password(user, password, request=request)
+    except reauth.Refused as exc:
+        raise LockError(f"password: {exc}; the database was not {what}") from None
+
+
+def take_snapshot(study: str, acting_user, role: str, *, kind: str, reason: str) -> Snapshot:
+    """Freeze ``study``'s data now (inside the caller's transaction) and audit its hash."""
+    tables = snap.collect(study)
+    raw = snap.canonical_bytes(tables)
+    number = (Snapshot.objects.filter(study_id=study).aggregate(m=Max("number"))["m"] or 0) + 1
+    last = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+    row = Snapshot.objects.create(
+        study_id=study,
+        number=number,
+        kind=kind,
+        taken_at=timezone.now(),
+        taken_by=acting_user,
+        reason=reason,
+        audit_seq=last,
+        protocol_sha256=active_version(study).sha256,
+        sha256=snap.sha256(raw),
+        counts={name: len(tables[name]) for name in snap.TABLES},
+        data=snap.compress(raw),
+    )
+    record(
+        "create",
+        actor=acting_user,
+        role=role,
+        study=study,
+        obj=row,
+        new=row.snapshot(),
+        reason=reason,
+    )
+    return row
+
+
+def lock_blockers(study: str) -> tuple[list[str], list[str]]:
+    """(forms in progress, queries not closed), each as "subject visit form" text."""
+    forms = [
+        f"{subject} {visit} {form}#{repeat}"
+        for subject, visit, form, repeat in FormInstance.objects.filter(
+            participant__study_id=study, status=FormInstance.Status.IN_PROGRESS
+        )
+        .order_by("participant__subject_id", "visit__sequence", "form_code", "repeat")
+        .values_list("participant__subject_id", "visit__code", "form_code", "repeat")
+    ]
+    queries = [
+        f"{subject} {visit} {form}.{item} (query {pk}, {status})"
+        for pk, subject, visit, form, item, status in Query.objects.filter(
+            form__participant__study_id=study
+        )
+        .exclude(status=Query.Status.CLOSED)
+        .order_by("form__participant__subject_id", "pk")
+        .values_list(
+            "pk",
+            "form__participant__subject_id",
+            "form__visit__code",
+            "form__form_code",
+            "item",
+            "status",
+        )
+    ]
+    return forms, queries
+
+
+def do_lock_database(
+    study: str, acting_user, *, password: str, reason: str, request=None
+) -> DatabaseLock:
+    role = require_at(acting_user, LOCK_ROLES, None, "lock the database", study=study)
+    reason = _clean_reason(reason)
+    _sign(acting_user, password, request, "locked")
+    policy = get_protocol(study).database_lock
+    with transaction.atomic(durable=True):
+        if open_lock(study) is not None:
+            raise LockError(f"the database of {study} is already locked")
+        forms, queries = lock_blockers(study)
+        if forms:
+            raise LockError(
+                f"{len(forms)} form(s) are in progress: {_listing(forms)}; complete them (or "
+                "clear them) before the lock"
+            )
+        if queries and policy.open_queries == "refuse":
+            raise LockError(
+                f"{len(queries)} query(ies) are not closed: {_listing(queries)}; the protocol's "
+                "database_lock.open_queries is 'refuse' (allowed: close them first, or a "
+                "protocol that says 'list')"
+            )
+        ids = lock_forms_for_database_lock(study, acting_user, role, f"database lock: {reason}")
+        shot = take_snapshot(study, acting_user, role, kind=Snapshot.Kind.LOCK, reason=reason)
+        lock = DatabaseLock.objects.create(
+            study_id=study,
+            locked_at=timezone.now(),
+            locked_by=acting_user,
+            lock_reason=reason,
+            snapshot_id=shot.pk,
+            form_ids=ids,
+            open_queries=queries,
+        )
+        record(
+            "sign",
+            actor=acting_user,
+            role=role,
+            study=study,
+            obj=lock,
+            new={
+                **lock.snapshot(),
+                "printed_name": acting_user.display_name(),
+                "meaning": LOCK_MEANING,
+                "snapshot_sha256": shot.sha256,
+                "forms_locked": len(ids),
+                "open_queries": queries,
+            },
+            reason=reason,
+        )
+    return lock
+
+
+def do_unlock_database(
+    study: str, acting_user, *, password: str, reason: str, request=None
+) -> DatabaseLock:
+    role = require_at(acting_user, LOCK_ROLES, None, "unlock the database", study=study)
+    reason = _clean_reason(reason)
+    _sign(acting_user, password, request, "unlocked")
+    with transaction.atomic(durable=True):
+        lock = (
+            DatabaseLock.objects.select_for_update()
+            .filter(study_id=study, unlocked_at__isnull=True)
+            .first()
+        )
+        if lock is None:
+            raise LockError(f"the database of {study} is not locked")
+        old = lock.snapshot()
+        lock.unlocked_at, lock.unlocked_by, lock.unlock_reason = timezone.now(), acting_user, reason
+        lock.save()
+        n = unlock_forms_of_database_lock(
+            list(lock.form_ids), acting_user, role, f"database unlock: {reason}"
+        )
+        shot = take_snapshot(study, acting_user, role, kind=Snapshot.Kind.UNLOCK, reason=reason)
+        lock.unlock_snapshot_id = shot.pk
+        lock.save(update_fields=["unlock_snapshot_id"])
+        record(
+            "sign",
+            actor=acting_user,
+            role=role,
+            study=study,
+            obj=lock,
+            old=old,
+            new={
+                **lock.snapshot(),
+                "printed_name": acting_user.display_name(),
+                "meaning": UNLOCK_MEANING,
+                "snapshot_sha256": shot.sha256,
+                "forms_unlocked": n,
+            },
+            reason=reason,
+        )
+    return lock
