@@ -66,7 +66,9 @@ def test_the_lock_refuses_forms_in_progress_and_open_queries_by_name(study, pers
     FormInstance.objects.filter(participant=study[0], form_code="vitals").update(
         status=FormInstance.Status.IN_PROGRESS
     )
-    with pytest.raises(LockError, match=rf"^1 form\(s\) are in progress: {study[0].subject_id} D7 vitals#1;"):
+    with pytest.raises(
+        LockError, match=rf"^1 form\(s\) are in progress: {study[0].subject_id} D7 vitals#1;"
+    ):
         do_lock_database(STUDY, personas["dm"], password=PASSWORD, reason=WHY)
     _finish_forms()
     fi = FormInstance.objects.get(participant=study[1], form_code="vitals")
