@@ -475,9 +475,10 @@ class Analysis(Keyed):
         "chi_square",
         "roc",
         "logistic",
+        "proportional_odds",
         "descriptive",
     ]
-    outcome: str  # "form.field"
+    outcome: str  # "form.field" (for roc: the marker)
     baseline: str | None = None  # "form.field" at the baseline visit
     baseline_visit: str | None = None
     visit: str | None = None
@@ -485,6 +486,9 @@ class Analysis(Keyed):
     covariates: tuple[str, ...] = ()
     population: Literal["itt", "mitt", "per_protocol", "safety"]
     missing_data: str | None = None
+    #: roc: the reference standard, a yes/no "form.field", read at ``reference_visit``
+    reference: str | None = None
+    reference_visit: str | None = None
     description: str
 
 
