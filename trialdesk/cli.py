@@ -35,6 +35,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "trialdesk.commands.interim:interim",
         "The interim analysis of the primary endpoint (unblinded).",
     ),
+    "analyze": (
+        "trialdesk.commands.analyze:analyze",
+        "The final analysis of a locked snapshot (report, datasets, results JSON).",
+    ),
     "tick": ("trialdesk.commands.tick:tick", "Run the periodic tasks once (cron: every minute)."),
 }
 

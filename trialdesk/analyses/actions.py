@@ -218,3 +218,163 @@ def do_unlock_database(
             reason=reason,
         )
     return lock
+
+
+# -- unblinding of the study and the analysis runs ---------------------------------------------
+
+UNBLIND_MEANING = "study unblinded for the final analysis"
+
+
+def study_unblinded(study: str) -> bool:
+    from trialdesk.analyses.models import StudyUnblinding
+
+    return StudyUnblinding.objects.filter(study_id=study).exists()
+
+
+def may_run_analysis(access, study: str) -> bool:
+    """The unblinded statistician always; the blinded statistician once the study is
+    unblinded; nobody else."""
+    if access.has_role(Role.UNBLINDED_STATISTICIAN):
+        return True
+    return access.has_role(Role.STATISTICIAN) and study_unblinded(study)
+
+
+def do_unblind_study(study: str, acting_user, *, password: str, reason: str, request=None):
+    """Unblind the study for its final analysis (the unblinded statistician, signed), only
+    while the database is locked."""
+    from trialdesk.analyses.models import StudyUnblinding
+
+    role = require_at(
+        acting_user, (Role.UNBLINDED_STATISTICIAN,), None, "unblind the study", study=study
+    )
+    reason = _clean_reason(reason)
+    _sign(acting_user, password, request, "unblinded")
+    with transaction.atomic(durable=True):
+        lock = open_lock(study)
+        if lock is None:
+            raise LockError(f"the database of {study} is not locked: lock it before unblinding")
+        if study_unblinded(study):
+            raise LockError(f"{study} is already unblinded")
+        row = StudyUnblinding.objects.create(
+            study_id=study,
+            snapshot_id=lock.snapshot_id,
+            unblinded_at=timezone.now(),
+            unblinded_by=acting_user,
+            reason=reason,
+        )
+        record(
+            "unblind",
+            actor=acting_user,
+            role=role,
+            study=study,
+            obj=row,
+            new={
+                **row.snapshot_dict(),
+                "printed_name": acting_user.display_name(),
+                "meaning": UNBLIND_MEANING,
+            },
+            reason=reason,
+        )
+    return row
+
+
+def interim_for(snapshot) -> dict | None:
+    """The interim look that preceded ``snapshot``: the latest interim run whose data cut is
+    before the snapshot's (n with the endpoint, z, its id and hash), or None."""
+    from trialdesk.dsmb.models import InterimRun
+
+    run = (
+        InterimRun.objects.filter(study_id=snapshot.study_id, data_cut_seq__lte=snapshot.audit_seq)
+        .order_by("-data_cut_seq", "-pk")
+        .first()
+    )
+    if run is None:
+        return None
+    return {
+        "run": run.pk,
+        "n": run.n_treatment + run.n_control,
+        "z": run.z,
+        "result_sha256": run.result_sha256,
+    }
+
+
+def default_seed(snapshot) -> int:
+    """The seed when none is given: the first 8 hex digits of the snapshot's hash (so the same
+    snapshot gives the same imputations without anyone choosing a seed after seeing data)."""
+    return int(snapshot.sha256[:8], 16)
+
+
+def build_results(snapshot, *, seed: int, on_step=None) -> dict:
+    """The results dict of the analysis plan on ``snapshot`` (no writes)."""
+    import trialdesk
+    from trialdesk.analyses import runner
+
+    tables = snap.load(snapshot)
+    protocol = get_protocol(snapshot.study_id)
+    interim = interim_for(snapshot)
+    results = runner.run_plan(tables, protocol, seed=seed, interim=interim, on_step=on_step)
+    results["meta"] = {
+        "study": snapshot.study_id,
+        "snapshot": snapshot.number,
+        "snapshot_sha256": snapshot.sha256,
+        "snapshot_kind": snapshot.kind,
+        "audit_seq": snapshot.audit_seq,
+        "protocol_sha256": snapshot.protocol_sha256,
+        "protocol_version": protocol.study.protocol_version,
+        "software": f"trialdesk {trialdesk.__version__}",
+        "seed": seed,
+        "interim": interim,
+    }
+    return results
+
+
+def do_run_analysis(snapshot, acting_user, *, seed: int | None = None, on_step=None):
+    """Run the analysis plan on ``snapshot``, keep the results JSON and the report (HTML, PDF)
+    with their hashes, and audit the run."""
+    import hashlib
+
+    import trialdesk
+    from trialdesk.accounts.access import Access
+    from trialdesk.analyses import report, runner
+    from trialdesk.analyses.models import AnalysisRun
+
+    access = Access.of(acting_user, snapshot.study_id)
+    if not may_run_analysis(access, snapshot.study_id):
+        from django.core.exceptions import PermissionDenied
+
+        raise PermissionDenied(
+            "only the unblinded statistician may run the final analysis before the study is "
+            "unblinded (then the statisticians may)"
+        )
+    role = (
+        Role.UNBLINDED_STATISTICIAN
+        if access.has_role(Role.UNBLINDED_STATISTICIAN)
+        else Role.STATISTICIAN
+    )
+    seed = default_seed(snapshot) if seed is None else int(seed)
+    results = build_results(snapshot, seed=seed, on_step=on_step)
+    raw = runner.results_bytes(results)
+    html, pdf = report.render(results, snap.load(snapshot), get_protocol(snapshot.study_id))
+    with transaction.atomic(durable=True):
+        run = AnalysisRun.objects.create(
+            snapshot=snapshot,
+            run_at=timezone.now(),
+            run_by=acting_user,
+            seed=seed,
+            software_version=trialdesk.__version__,
+            results=raw,
+            results_sha256=hashlib.sha256(raw).hexdigest(),
+            html=html,
+            pdf=pdf,
+            pdf_sha256=hashlib.sha256(pdf).hexdigest(),
+        )
+        record(
+            "create",
+            actor=acting_user,
+            role=role,
+            study=snapshot.study_id,
+            obj=run,
+            new={**run.snapshot_dict(), "snapshot_sha256": snapshot.sha256},
+            reason=f"final analysis of snapshot {snapshot.number}",
+        )
+    return run

@@ -78,3 +78,25 @@ class AnalysisRun(models.Model):
             "results_sha256": self.results_sha256,
             "pdf_sha256": self.pdf_sha256,
         }
+
+
+class StudyUnblinding(models.Model):
+    """The study unblinded for its final analysis: after the database lock, by the unblinded
+    statistician, signed. From then on the blinded statisticians may run and read the final
+    analysis too. One per study; never undone."""
+
+    study = models.OneToOneField("studies.Study", on_delete=models.PROTECT, related_name="+")
+    snapshot = models.ForeignKey(Snapshot, on_delete=models.PROTECT, related_name="+")
+    unblinded_at = models.DateTimeField()
+    unblinded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.TextField()
+
+    def snapshot_dict(self) -> dict:
+        return {
+            "study": self.study_id,
+            "snapshot": self.snapshot_id,
+            "unblinded_at": self.unblinded_at,
+            "reason": self.reason,
+        }

@@ -25,6 +25,7 @@ LINKS = (
     ("safety:dashboard", _("Safety")),
     ("dsmb:rules", _("Safety rules")),
     ("dsmb:reports", _("DSMB reports")),
+    ("analyses:home", _("Final analysis")),
     ("crfs:data-quality", _("Data quality")),
     ("visits:deviations", _("Deviations")),
     ("audit:trail", _("Audit trail")),

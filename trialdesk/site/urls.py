@@ -45,6 +45,7 @@ staff_patterns = [
     path("randomization/", include("trialdesk.randomization.urls")),
     path("dsmb/", include("trialdesk.dsmb.urls")),
     path("safety/", include("trialdesk.safety.urls")),
+    path("analyses/", include("trialdesk.analyses.urls")),
 ]
 
 #: One study's JSON endpoints, below /api/v1/<study>/ (built once: ninja registers each API once).

@@ -148,6 +148,9 @@ def test_unlock_is_signed_makes_a_snapshot_and_a_changed_value_changes_the_hash(
     relock = do_lock_database(STUDY, personas["dm"], password=PASSWORD, reason=WHY)
     third = Snapshot.objects.get(pk=relock.snapshot_id)
     assert third.sha256 != locked.sha256 and third.number == 3
+    from trialdesk.audit.reconcile import reconcile
+
+    assert [str(m) for m in reconcile() if m.object_type.startswith(("analyses", "studies"))] == []
     with pytest.raises(LockError, match="not locked"):
         do_unlock_database(STUDY, personas["dm"], password=PASSWORD, reason="x" * 12)
         do_unlock_database(STUDY, personas["dm"], password=PASSWORD, reason="x" * 12)
@@ -163,3 +166,7 @@ def test_a_snapshot_whose_bytes_changed_is_refused(study, personas):
     shot.refresh_from_db()
     with pytest.raises(snap.SnapshotCorrupt, match="do not match its hash"):
         snap.load(shot)
+    from trialdesk.audit.reconcile import reconcile
+
+    problems = [m for m in reconcile() if m.object_type == "analyses.snapshot"]
+    assert len(problems) == 1 and "sha256" in problems[0].problem

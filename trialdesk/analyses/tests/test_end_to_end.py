@@ -1,0 +1,173 @@
+"""End to end: a synthetic study with a known true effect, entered through the real actions →
+database lock → unblinding → the analysis plan → report. The primary estimate's CI covers the
+truth, equals an independent statsmodels fit of the same data, the results JSON is
+byte-identical run to run, the PDF renders, and no blinded role reaches any of it."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.formula.api as smf
+from django.utils import timezone
+from pypdf import PdfReader
+
+from trialdesk.analyses import actions, runner
+from trialdesk.analyses.models import Snapshot
+from trialdesk.crfs.actions import do_save_form
+from trialdesk.crfs.models import FormInstance, Query
+from trialdesk.dsmb.tests.helpers import dose, ready, setup_list
+from trialdesk.testing.participants import visit_of
+from trialdesk.testing.personas import PASSWORD
+from trialdesk.testing.urls import reverse
+from trialdesk.visits.actions import do_record_visit_date
+
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
+STUDY = "NCT07183384"
+TRUE_EFFECT = 0.9  # EXO - PBO in log2 fold change at day 7
+N = 20
+CEL39 = 20.0
+
+
+def _mirna_raw(p, visit, ct126):
+    return {
+        "sample_id": f"{p.subject_id}-{visit}",
+        "drawn_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+        "tube_type": "EDTA",
+        "ct_mir126": f"{ct126:.2f}",
+        "ct_cel39": f"{CEL39:.2f}",
+        "ct_mir23a": "25.00",
+        "ct_mir451a": "21.00",
+        "calibrator": "SUBJECT_BASELINE",
+    }
+
+
+def _edema_raw(facial):
+    raw = {"assessed_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"), "facial": facial}
+    raw.update({k: "0" for k in ("upper_right", "upper_left", "lower_right", "lower_left")})
+    return raw
+
+
+@pytest.fixture
+def trial(personas):
+    """N participants: strata alternate; baseline ΔCt ~ N(8, 0.6); day-7 log2 FC =
+    0.9·EXO − 0.3·(ΔCt0 − 8) + N(0, 0.35). One participant misses her day-7 sample."""
+    setup_list(personas)
+    rng = np.random.default_rng(2026)
+    truth = []
+    for i in range(N):
+        p = ready(
+            personas,
+            delivery_mode="CS_EMERGENCY" if i % 2 else "VAGINAL_SPONT",
+            severe=i % 3 == 0,
+        )
+        a = dose(personas, p)
+        user = personas["coord_a"]
+        for code in ("D0", "D7"):
+            visit = visit_of(p, code)
+            if visit.actual_date is None:
+                do_record_visit_date(visit, timezone.localdate(), user)
+        dct0 = float(np.round(rng.normal(8.0, 0.6), 2))
+        do_save_form(visit_of(p, "D0"), "mirna", user, raw=_mirna_raw(p, "D0", CEL39 + dct0))
+        y = TRUE_EFFECT * (a.arm == "EXO") - 0.3 * (dct0 - 8.0) + rng.normal(0, 0.35)
+        y = float(np.round(y, 2))
+        if i != N - 1:
+            do_save_form(
+                visit_of(p, "D7"), "mirna", user, raw=_mirna_raw(p, "D7", CEL39 + dct0 - y)
+            )
+        facial = ["NONE", "MILD", "MODERATE"][int(rng.integers(0, 2 + (a.arm == "PBO")))]
+        do_save_form(visit_of(p, "D7"), "edema", user, raw=_edema_raw(facial))
+        truth.append((p.subject_id, a.arm, dct0, y if i != N - 1 else None))
+    # the data manager's cleaning, stood in for: unfinished forms and automatic queries
+    Query.objects.update(status=Query.Status.CLOSED)
+    FormInstance.objects.filter(status=FormInstance.Status.IN_PROGRESS).update(
+        status=FormInstance.Status.COMPLETE
+    )
+    return pd.DataFrame(truth, columns=["subject_id", "arm", "dct0", "y"])
+
+
+def test_lock_unblind_analyse_report(trial, personas, login):
+    lock = actions.do_lock_database(
+        STUDY,
+        personas["dm"],
+        password=PASSWORD,
+        reason="final database lock of the synthetic trial",
+    )
+    shot = Snapshot.objects.get(pk=lock.snapshot_id)
+    # before unblinding: the blinded statistician can neither run nor read
+    stat = login("stat")
+    page = stat.get(reverse("analyses:home")).content.decode()
+    assert "Run the analysis plan" not in page and shot.sha256 in page
+    assert stat.post(reverse("analyses:run-new"), {"snapshot": shot.pk}).status_code == 403
+    run = actions.do_run_analysis(shot, personas["ustat"])
+    for who in ("stat", "monitor", "dm", "coord_a", "inv_a", "dsmb", "admin", "pharm_a"):
+        client = login(who)
+        status = client.get(reverse("analyses:run", args=[run.pk])).status_code
+        assert status in (403, 404), (who, status)
+        url = reverse("analyses:run-file", args=[run.pk, "results.json"])
+        assert client.get(url).status_code in (403, 404), who
+    # results: the primary difference covers the truth and equals an independent fit
+    results = json.loads(bytes(run.results))
+    assert results["meta"]["snapshot_sha256"] == shot.sha256
+    primary = results["analyses"][results["primary"]]
+    diff = primary["model"]["differences"][0]
+    assert diff["ci_lower"] < TRUE_EFFECT < diff["ci_upper"], diff
+    data = trial.dropna().copy()
+    data["exo"] = (data["arm"] == "EXO").astype(float)
+    # the derived endpoint is −ΔΔCt of the entered Ct values (two decimals each)
+    levels = dict(
+        (r["subject_id"], r["factor_levels"]) for r in actions.snap.load(shot)["allocations"]
+    )
+    data["delivery_mode"] = data["subject_id"].map(lambda s: levels[s]["delivery_mode"])
+    data["pe_severe"] = data["subject_id"].map(lambda s: levels[s]["pe_severe"])
+    fit = smf.ols("y ~ exo + dct0 + C(delivery_mode) + C(pe_severe)", data=data).fit()
+    assert diff["estimate"] == pytest.approx(fit.params["exo"], abs=0.02)
+    assert primary["model"]["n"] == N - 1
+    assert "multiple_imputation" in primary and "per_protocol" in primary
+    mi = primary["multiple_imputation"]
+    assert mi["m"] == runner.MI_IMPUTATIONS
+    assert results["analyses"]["edema"].get("model") or results["analyses"]["edema"].get(
+        "not_estimable"
+    )
+    # reproducible: the same snapshot and seed give the same bytes
+    again = runner.results_bytes(actions.build_results(shot, seed=run.seed))
+    assert again == bytes(run.results)
+    # the report renders: PDF pages and text, the hashes named
+    reader = PdfReader(io.BytesIO(bytes(run.pdf)))
+    text = " ".join(page.extract_text() for page in reader.pages)
+    assert len(reader.pages) >= 3
+    assert shot.sha256[:16] in text and "ANCOVA" in text
+    assert shot.sha256 in run.html and "CONSORT" in run.html
+    # after unblinding the blinded statistician reads it
+    actions.do_unblind_study(
+        STUDY, personas["ustat"], password=PASSWORD, reason="final analysis after the lock"
+    )
+    assert stat.get(reverse("analyses:run", args=[run.pk])).status_code == 200
+    # one changed value changes the next snapshot's hash
+    actions.do_unlock_database(
+        STUDY, personas["dm"], password=PASSWORD, reason="one Ct value corrected at the lab"
+    )
+    p = visit_of_subject(trial.loc[0, "subject_id"])
+    do_save_form(
+        visit_of(p, "D7"),
+        "edema",
+        personas["coord_a"],
+        raw={"facial": "MARKED"},
+        reason="corrected against the source",
+    )
+    FormInstance.objects.filter(status=FormInstance.Status.IN_PROGRESS).update(
+        status=FormInstance.Status.COMPLETE
+    )
+    relock = actions.do_lock_database(
+        STUDY, personas["dm"], password=PASSWORD, reason="database lock after the correction"
+    )
+    assert Snapshot.objects.get(pk=relock.snapshot_id).sha256 != shot.sha256
+
+
+def visit_of_subject(subject_id):
+    from trialdesk.participants.models import Participant
+
+    return Participant.objects.get(subject_id=subject_id)
