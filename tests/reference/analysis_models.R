@@ -65,11 +65,33 @@ ancova <- list(
 mmrm_formula <- log2fc ~ arm * visit + dct + delivery_mode + pe_severe
 t0 <- proc.time()[["elapsed"]]
 # the formula is written out: emmeans' gls_grad reads the response name from the call
-fit <- gls(log2fc ~ arm * visit + dct + delivery_mode + pe_severe, data = long,
-           correlation = corSymm(form = ~ visit_index | id),
-           weights = varIdent(form = ~ 1 | visit), method = "REML", na.action = na.omit)
+fit_default <- gls(log2fc ~ arm * visit + dct + delivery_mode + pe_severe, data = long,
+                   correlation = corSymm(form = ~ visit_index | id),
+                   weights = varIdent(form = ~ 1 | visit), method = "REML", na.action = na.omit)
 gls_seconds <- proc.time()[["elapsed"]] - t0
 cc <- long[!is.na(long$log2fc), ]
+mm_cc <- model.matrix(mmrm_formula, cc)
+# nlme's optimiser (nlminb on finite differences, default tolerances) stops about 3e-7
+# (absolute) short of the REML maximum in the coefficients. Polish: BFGS on nlme's own profiled
+# REML log-likelihood with Richardson-extrapolated gradients (numDeriv), then refit gls starting
+# at the polished values (nlminb then stays there). The default fit is kept for the record.
+polish <- function(f) {
+  st <- f$modelStruct
+  cl <- list(Xy = cbind(mm_cc, cc$log2fc), dims = list(N = nrow(cc), p = ncol(mm_cc), REML = 1L),
+             logLik = 0, sigma = 0, fixedSigma = FALSE)
+  obj <- function(p) -as.numeric(nlme:::logLik.glsStruct(st, p, cl))
+  opt <- optim(coef(st), obj, function(p) numDeriv::grad(obj, p), method = "BFGS",
+               control = list(reltol = 1e-16, maxit = 1000))
+  coef(st) <- opt$par
+  list(cor = coef(st$corStruct, unconstrained = FALSE), ratios = coef(st$varStruct, unconstrained = FALSE),
+       gradient = max(abs(numDeriv::grad(obj, opt$par))))
+}
+polished <- polish(fit_default)
+fit <- gls(log2fc ~ arm * visit + dct + delivery_mode + pe_severe, data = long,
+           correlation = corSymm(value = polished$cor, form = ~ visit_index | id),
+           weights = varIdent(value = polished$ratios, form = ~ 1 | visit), method = "REML",
+           na.action = na.omit)
+stopifnot(logLik(fit) >= logLik(fit_default))
 # emmeans and its gradient re-read the data: give them the rows gls used (na.omit), fitted
 # again on exactly those rows (same fit; gls_grad crashes on a fit whose data had NA rows)
 fit_cc <- update(fit, data = cc)
@@ -89,7 +111,7 @@ con_default <- contrast(emm_default, "trt.vs.ctrl", ref = "PBO")
 # the inverse of an accurate (Richardson) Hessian of nlme's REML log-likelihood in the same
 # parameters; nlme's apVar (fdHess, relative steps) is not accurate enough here (below).
 glsSt <- fit_cc$modelStruct
-conLin <- list(Xy = cbind(model.matrix(mmrm_formula, cc), cc$log2fc),
+conLin <- list(Xy = cbind(mm_cc, cc$log2fc),
                dims = list(N = nrow(cc), p = length(coef(fit)), REML = 1L),
                logLik = 0, sigma = 0, fixedSigma = FALSE)
 attr(glsSt, "conLin") <- conLin
@@ -120,7 +142,9 @@ fit_by_position <- update(fit, correlation = corSymm(form = ~ 1 | id))
 mmrm <- list(
   r_call = paste("gls(log2fc ~ arm * visit + dct + delivery_mode + pe_severe, data = long,",
                  "correlation = corSymm(form = ~ visit_index | id),",
-                 "weights = varIdent(form = ~ 1 | visit), method = 'REML', na.action = na.omit)"),
+                 "weights = varIdent(form = ~ 1 | visit), method = 'REML', na.action = na.omit)",
+                 "refitted from the REML maximum polished with numDeriv gradients"),
+  polish_gradient = polished$gradient,
   n_observations = fit$dims$N, n_subjects = length(unique(cc$id)), p = fit$dims$p,
   n_covariance_parameters = length(unlist(fit$modelStruct)), seconds = gls_seconds,
   log_likelihood = as.numeric(logLik(fit)), sigma = fit$sigma,
@@ -140,6 +164,10 @@ mmrm <- list(
     contrasts = emm_rows(summary(con_default, infer = TRUE), c("contrast", "visit")),
     apVar_var_log_sigma = fit$apVar["lSigma", "lSigma"],
     accurate_var_log_sigma = A_accurate[nrow(A_accurate), ncol(A_accurate)]),
+  nlme_default_control = list(
+    log_likelihood = as.numeric(logLik(fit_default)),
+    coefficients = unname(coef(fit_default)),
+    standard_errors = unname(sqrt(diag(vcov(fit_default))))),
   by_position = list(
     note = "corSymm(form = ~ 1 | id): pairs rows by position; wrong when a visit is missed in between",
     log_likelihood = as.numeric(logLik(fit_by_position)),

@@ -67,7 +67,9 @@ def labels(frame: pd.DataFrame, column: str) -> np.ndarray:
     """A categorical column as strings (object array), None where missing."""
     series = frame[column]
     miss = missing(series)
-    return np.array([None if m else _label(x) for x, m in zip(series, miss, strict=True)])
+    return np.array(
+        [None if m else _label(x) for x, m in zip(series, miss, strict=True)], dtype=object
+    )
 
 
 def _label(x: object) -> str:

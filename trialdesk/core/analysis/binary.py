@@ -264,6 +264,17 @@ def _fisher_p(x1: int, n1: int, x2: int, n2: int) -> float:
     return float(min(1.0, d[d <= observed * _FISHER_RELATIVE_TOLERANCE].sum() / d.sum()))
 
 
+def _conditional_odds_ratio(
+    x1: int, n1: int, x2: int, n2: int, level: float
+) -> tuple[float, Interval]:
+    """Conditional MLE and exact CI; 0 with CI (0, inf) when no other table is possible (R)."""
+    if max(0, x1 + x2 - n2) == min(x1 + x2, n1):
+        return 0.0, (0.0, math.inf)
+    result = scipy_odds_ratio(np.array([[x1, n1 - x1], [x2, n2 - x2]]), kind="conditional")
+    ci = result.confidence_interval(confidence_level=level)
+    return float(result.statistic), (float(ci.low), float(ci.high))
+
+
 def compare_proportions(
     *,
     events_treatment: int,
@@ -288,9 +299,7 @@ def compare_proportions(
     or_ci = None
     if min(cells) > 0 and odds is not None:
         or_ci = _log_wald(odds, math.sqrt(sum(1.0 / c for c in cells)), level)
-    table = np.array([[x1, n1 - x1], [x2, n2 - x2]])
-    conditional = scipy_odds_ratio(table, kind="conditional")
-    ci = conditional.confidence_interval(confidence_level=level)
+    fisher_or, fisher_ci = _conditional_odds_ratio(x1, n1, x2, n2, level)
     chi, chi_p = _chi_square(x1, n1, x2, n2, correct=False)
     chi_c, chi_c_p = _chi_square(x1, n1, x2, n2, correct=True)
     return BinaryComparisonResult(
@@ -305,8 +314,8 @@ def compare_proportions(
         odds_ratio=odds,
         odds_ratio_ci=or_ci,
         fisher_p_value=_fisher_p(x1, n1, x2, n2),
-        fisher_odds_ratio=float(conditional.statistic),
-        fisher_odds_ratio_ci=(float(ci.low), float(ci.high)),
+        fisher_odds_ratio=fisher_or,
+        fisher_odds_ratio_ci=fisher_ci,
         chi_square=chi,
         chi_square_p_value=chi_p,
         chi_square_corrected=chi_c,
