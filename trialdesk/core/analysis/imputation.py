@@ -199,6 +199,12 @@ class MultipleImputationResult:
     per_imputation: tuple[tuple[float, float], ...]
     level: float
 
+    def coefficient(self, name: str) -> PooledEstimate:
+        for c in self.coefficients:
+            if c.name == name:
+                return c
+        raise v.reject("name", name, f"one of {[c.name for c in self.coefficients]}")
+
     @property
     def difference(self) -> PooledEstimate:
         if len(self.differences) != 1:

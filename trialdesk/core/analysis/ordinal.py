@@ -229,6 +229,16 @@ def _ordered(params: np.ndarray, k: int) -> bool:
     return bool(np.all(np.diff(params[: k - 1]) > 0.0))
 
 
+def _separated(params: np.ndarray, model: _Ordinal) -> bool:
+    """An effect of more than 25 logits per SD of its covariate: the maximum is at infinity.
+
+    Under (quasi-)complete separation the log-likelihood only approaches its supremum, and the
+    Newton steps walk the coefficients away until the gradient underflows.
+    """
+    spread = model.x.std(axis=0)
+    return bool(np.any(np.abs(params[model.k - 1 :] * spread) > 25.0))
+
+
 def _newton(model: _Ordinal) -> tuple[np.ndarray, np.ndarray, int, float, float]:
     counts = np.bincount(model.codes, minlength=model.k)
     cum = np.cumsum(counts)[:-1] / len(model.codes)
@@ -249,6 +259,8 @@ def _newton(model: _Ordinal) -> tuple[np.ndarray, np.ndarray, int, float, float]
         params = trial
         ll, grad, hess = model.derivatives(params)
         if np.max(np.abs(grad)) < 1e-10:
+            if _separated(params, model):
+                break
             return params, hess, it, ll, float(np.max(np.abs(grad)))
     raise v.reject(
         "outcome",
