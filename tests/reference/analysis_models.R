@@ -149,7 +149,8 @@ mmrm <- list(
   log_likelihood = as.numeric(logLik(fit)), sigma = fit$sigma,
   variance_ratios = unname(ratios / ratios[1]), sd_by_visit = unname(sd_by_visit),
   correlation = unname(corr),
-  fixed_effects = coef_rows(s$tTable, confint(fit)),
+  # intervals() uses t on N - p as summary(gls); confint() would be confint.default (normal)
+  fixed_effects = coef_rows(s$tTable, intervals(fit, which = "coef")$coef[, c("lower", "upper")]),
   vcov = unname(vcov(fit)),
   baseline_mean = mean(cc$dct),
   df_error = list(

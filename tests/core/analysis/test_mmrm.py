@@ -67,6 +67,9 @@ def test_fixed_effects_match_gls(satterthwaite) -> None:
         assert got.statistic == pytest.approx(want["statistic"], **EST)
         assert got.df == n_minus_p  # summary(gls) t tests use N - p
         assert got.p_value == pytest.approx(want["p_value"], **INF)
+        assert (got.ci_lower, got.ci_upper) == pytest.approx(
+            (want["ci_lower"], want["ci_upper"]), **INF
+        )
     np.testing.assert_allclose(
         np.array(fit.fixed_effects_covariance), np.array(REF["vcov"]), rtol=1e-6, atol=1e-12
     )
@@ -204,3 +207,20 @@ def test_duplicate_visit_and_changing_arm_are_rejected() -> None:
     switched.loc[1, "arm"] = "EXO" if switched.loc[1, "arm"] == "PBO" else "PBO"
     with pytest.raises(DesignInputError, match="id = 'EXO-PE-001' .* one arm per participant"):
         _fit(data=switched)
+
+
+def test_units_of_the_outcome_do_not_change_the_fit(satterthwaite) -> None:
+    scaled = _fit(data=LONG.assign(log2fc=LONG["log2fc"] * 1000.0))
+    for a, b in zip(scaled.treatment_effects, satterthwaite.treatment_effects, strict=True):
+        assert a.estimate == pytest.approx(1000.0 * b.estimate, rel=1e-7)
+        assert a.standard_error == pytest.approx(1000.0 * b.standard_error, rel=1e-7)
+        assert a.df == pytest.approx(b.df, rel=1e-5)
+    np.testing.assert_allclose(scaled.correlation, satterthwaite.correlation, rtol=1e-6)
+
+
+def test_a_pair_of_visits_nobody_attended_together_is_rejected() -> None:
+    # participants seen at D7 never come back at M24: Sigma(D7, M24) cannot be estimated
+    seen_d7 = set(LONG.loc[(LONG["visit"] == "D7") & LONG["log2fc"].notna(), "id"])
+    data = LONG[~((LONG["visit"] == "M24") & LONG["id"].isin(seen_d7))]
+    with pytest.raises(DesignInputError, match="visits = \\('D7', 'M24'\\) is not allowed"):
+        _fit(data=data)

@@ -10,7 +10,9 @@ with the control arm and the first visit as reference levels. ``corSymm`` x ``va
 sigma^2 is exactly an unstructured K x K covariance Sigma of a participant's visits, so it is
 estimated here as Sigma itself: REML over the Cholesky factor of Sigma (log diagonal), with the
 analytic gradient, BFGS and then Newton steps on the elements of Sigma until the gradient
-vanishes; the fixed effects are the GLS estimate given Sigma, Var(beta) = (X' V^-1 X)^-1.
+vanishes (to 1e-10 in units of the outcome's variance, a tighter maximum than nlme's default
+optimiser reaches); the fixed effects are the GLS estimate given Sigma,
+Var(beta) = (X' V^-1 X)^-1. Every pair of visits must have a participant seen at both.
 A participant with missing visits (dropout, or a visit missed in between) contributes the
 sub-matrix of Sigma for the visits she has: rows with a missing value are left out (na.omit).
 
@@ -28,11 +30,13 @@ Reported:
   strata averaged with equal weights;
 * degrees of freedom (``df_method``):
 
-  - ``"satterthwaite"`` (default; what ``emmeans`` 1.8 uses for a ``gls`` fit whose ``apVar``
-    exists): df = 2 (k'Ck)^2 / (g' A g), C = Var(beta), g_j = k' dC/dtheta_j k, A the inverse
-    observed REML information of the covariance parameters. The value does not depend on how
-    Sigma is parameterised; nlme computes A by finite differences, so R's df differ from these
-    in about the 5th significant digit;
+  - ``"satterthwaite"`` (default): df = 2 (k'Ck)^2 / (g' A g), C = Var(beta),
+    g_j = k' dC/dtheta_j k, A the inverse observed REML information of the K(K + 1)/2
+    covariance parameters (Hessian by central differences of the analytic gradient). The value
+    does not depend on how Sigma is parameterised. It equals emmeans' ``mode =
+    "satterthwaite"`` computed with an accurate Hessian; emmeans itself uses nlme's ``apVar``
+    (a finite-difference Hessian that is off by several per cent here) and, for this model,
+    falls back to ``"appx-satterthwaite"``, so its printed df differ by up to ~20 %;
   - ``"df.error"``: N - p - (number of covariance parameters other than sigma), emmeans'
     ``mode = "df.error"``;
   - ``"residual"``: N - p, what ``summary(gls)`` uses for its t tests.
@@ -42,6 +46,13 @@ Reported:
 * the REML log-likelihood as nlme reports it, sigma, the SD per visit, the variance ratios
   (SD of a visit / SD of the first visit, ``varIdent``'s parameters relative to the first
   visit) and the correlation matrix (``corSymm``).
+
+Kenward-Roger degrees of freedom and its adjusted covariance are not implemented.
+
+References: Mallinckrodt CH et al. Recommendations for the primary analysis of continuous
+endpoints in longitudinal clinical trials. *Drug Inf J* 2008;42:303-319. Satterthwaite FE.
+An approximate distribution of estimates of variance components. *Biometrics Bull*
+1946;2:110-114. Pinheiro JC, Bates DM. *Mixed-Effects Models in S and S-PLUS*, 2000, §5.1.
 """
 
 from __future__ import annotations
@@ -278,15 +289,25 @@ def _unvech(values: np.ndarray, k: int) -> np.ndarray:
     return m + np.tril(m, -1).T
 
 
+def _element_scale(sigma: np.ndarray) -> np.ndarray:
+    """sqrt(Sigma_aa Sigma_bb) for each distinct element: the natural size of Sigma_ab."""
+    sd = np.sqrt(np.diag(sigma))
+    return np.outer(sd, sd)[np.tril_indices(sigma.shape[0])]
+
+
+def _scaled_gradient_norm(fit: _Fit, sigma: np.ndarray) -> float:
+    """max |d(-2 l)/d Sigma_ab| sqrt(Sigma_aa Sigma_bb): free of the outcome's units."""
+    return float(np.max(np.abs(_vech_gradient(fit.grad_sigma) * _element_scale(sigma))))
+
+
 def _vech_hessian(sigma: np.ndarray, data: _Long) -> np.ndarray:
     """Hessian of -2 l over the elements of Sigma, central differences of the analytic gradient."""
     k = sigma.shape[0]
     vech = sigma[np.tril_indices(k)]
-    q = len(vech)
-    hess = np.empty((q, q))
-    for j in range(q):
-        step = 1e-5 * max(abs(vech[j]), math.sqrt(abs(sigma[0, 0])))
-        e = np.zeros(q)
+    steps = 1e-5 * _element_scale(sigma)
+    hess = np.empty((len(vech), len(vech)))
+    for j, step in enumerate(steps):
+        e = np.zeros(len(vech))
         e[j] = step
         up = _vech_gradient(_reml(_unvech(vech + e, k), data).grad_sigma)
         down = _vech_gradient(_reml(_unvech(vech - e, k), data).grad_sigma)
@@ -312,11 +333,11 @@ def _maximise(data: _Long, start: np.ndarray) -> tuple[np.ndarray, _Fit, int, fl
     sigma = low @ low.T
     fit = _reml(sigma, data)
     iterations = int(res.nit)
-    for _ in range(20):
-        grad = _vech_gradient(fit.grad_sigma)
-        if np.max(np.abs(grad)) < 1e-10:
+    while iterations < res.nit + 20 and _scaled_gradient_norm(fit, sigma) > 1e-10:
+        try:
+            step = np.linalg.solve(_vech_hessian(sigma, data), _vech_gradient(fit.grad_sigma))
+        except (linalg.LinAlgError, np.linalg.LinAlgError, ValueError):
             break
-        step = np.linalg.solve(_vech_hessian(sigma, data), grad)
         for shrink in (1.0, 0.5, 0.25, 0.125):
             trial = sigma - _unvech(shrink * step, k)
             try:
@@ -329,7 +350,15 @@ def _maximise(data: _Long, start: np.ndarray) -> tuple[np.ndarray, _Fit, int, fl
         else:
             break
         iterations += 1
-    return sigma, fit, iterations, float(np.max(np.abs(_vech_gradient(fit.grad_sigma))))
+    grad_norm = _scaled_gradient_norm(fit, sigma)
+    if not grad_norm < 1e-4:
+        raise v.reject(
+            "mmrm",
+            f"REML gradient {grad_norm:.3g} after {iterations} iterations",
+            "data from which the unstructured covariance can be estimated (more participants "
+            "per visit, or fewer visits)",
+        )
+    return sigma, fit, iterations, grad_norm
 
 
 def _satterthwaite_df(weights: np.ndarray, sigma: np.ndarray, fit: _Fit, data: _Long) -> np.ndarray:
@@ -477,6 +506,7 @@ def mmrm(
     fr.check_full_rank(x, names, role="mmrm term")
     k = len(visit_factor.levels)
     long = _long_arrays(subj[keep], visit_factor.codes(vis[keep]), x, y[keep], names, k)
+    _check_pairs(long.observed, visit_factor.levels)
     n_cov = k * (k + 1) // 2
     if long.n - long.p < 1:
         raise v.reject("n", long.n, f"more observations than the {long.p} fixed effects")
@@ -523,6 +553,19 @@ def _check_subjects(subj: np.ndarray, vis: np.ndarray, arms: np.ndarray, column:
         pairs.add((s, visit))
         if arm_of.setdefault(s, a) != a:
             raise v.reject(f"{column}", s, f"one arm per participant; found {arm_of[s]} and {a}")
+
+
+def _check_pairs(observed: np.ndarray, visits: tuple[str, ...]) -> None:
+    """Every pair of visits needs a participant seen at both (else Sigma_ab is not estimable)."""
+    both = observed.T.astype(int) @ observed.astype(int)
+    a, b = np.unravel_index(np.argmin(both), both.shape)
+    if both[a, b] == 0:
+        raise v.reject(
+            "visits",
+            (visits[a], visits[b]),
+            "visits that some participant attended both of (an unstructured covariance needs "
+            "every pair)",
+        )
 
 
 def _start(long: _Long, k: int) -> np.ndarray:
