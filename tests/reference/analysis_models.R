@@ -69,7 +69,7 @@ fit_default <- gls(log2fc ~ arm * visit + dct + delivery_mode + pe_severe, data 
                    weights = varIdent(form = ~ 1 | visit), method = "REML", na.action = na.omit)
 cc <- long[!is.na(long$log2fc), ]
 mm_cc <- model.matrix(mmrm_formula, cc)
-# nlme's optimiser (nlminb on finite differences, default tolerances) stops about 3e-7
+# nlme's optimiser (nlminb on finite differences, default tolerances) stops up to 3e-6
 # (absolute) short of the REML maximum in the coefficients. Polish: BFGS on nlme's own profiled
 # REML log-likelihood with Richardson-extrapolated gradients (numDeriv), then refit gls starting
 # at the polished values (nlminb then stays there). The default fit is kept for the record.
