@@ -361,18 +361,33 @@ def _maximise(data: _Long, start: np.ndarray) -> tuple[np.ndarray, _Fit, int, fl
     return sigma, fit, iterations, grad_norm
 
 
-def _satterthwaite_df(weights: np.ndarray, sigma: np.ndarray, fit: _Fit, data: _Long) -> np.ndarray:
-    """Satterthwaite df of each row k of ``weights``: 2 (k'Ck)^2 / (g' A g)."""
-    k = sigma.shape[0]
-    a = np.linalg.inv(0.5 * _vech_hessian(sigma, data))  # inverse observed REML information
-    # dC/dSigma_ab = C X'V^-1 E_ab V^-1 X C, so k' dC k = w' Q_ab w with w = C k
+def _satterthwaite_df(weights: np.ndarray, info_inv: np.ndarray, fit: _Fit) -> np.ndarray:
+    """Satterthwaite df of each row k of ``weights``: 2 (k'Ck)^2 / (g' A g).
+
+    ``info_inv`` is A, the inverse observed REML information of the elements of Sigma.
+    dC/dSigma_ab = C X'V^-1 E_ab V^-1 X C, so g_ab = k' dC k = w' Q_ab w with w = C k.
+    """
+    k = fit.h.shape[1]
     w = weights @ fit.c  # (m, p)
     hw = np.einsum("skp,mp->msk", fit.h, w)  # (m, subjects, K)
     m_ab = np.einsum("msa,msb->mab", hw, hw)
     sym = m_ab + np.transpose(m_ab, (0, 2, 1)) - m_ab * np.eye(k)[None]
     g = sym[:, *np.tril_indices(k)]
     var_c = np.einsum("mp,pq,mq->m", weights, fit.c, weights)
-    return 2.0 * var_c**2 / np.einsum("mi,ij,mj->m", g, a, g)
+    return 2.0 * var_c**2 / np.einsum("mi,ij,mj->m", g, info_inv, g)
+
+
+def _contrast_df(
+    df_method: str, rows: list[np.ndarray], sigma: np.ndarray, fit: _Fit, long: _Long
+) -> list[float | list[float]]:
+    """The df of each block of contrast rows under ``df_method``."""
+    if df_method == "satterthwaite":
+        info_inv = np.linalg.inv(0.5 * _vech_hessian(sigma, long))
+        return [[float(d) for d in _satterthwaite_df(r, info_inv, fit)] for r in rows]
+    k = sigma.shape[0]
+    if df_method == "df.error":  # N - p - (covariance parameters other than sigma)
+        return [float(long.n - long.p - (k * (k + 1) // 2 - 1))] * len(rows)
+    return [float(long.n - long.p)] * len(rows)
 
 
 def _long_arrays(
@@ -465,70 +480,93 @@ def mmrm(
     level = check_level(level)
     if df_method not in DF_METHODS:
         raise v.reject("df_method", df_method, f"one of {list(DF_METHODS)}")
-    strata = tuple(strata)
-    roles: dict[str, str | None] = {
-        "outcome": outcome,
-        "arm": arm,
-        "visit": visit,
-        "subject": subject,
-        "baseline": baseline,
-    }
-    roles.update({f"strata[{i}]": s for i, s in enumerate(strata)})
-    used = [c for c in roles.values() if c is not None]
+    model = _model(
+        data,
+        roles={"outcome": outcome, "arm": arm, "visit": visit, "subject": subject},
+        control=control,
+        visits=visits,
+        baseline=baseline,
+        strata=tuple(strata),
+        levels=dict(levels or {}),
+    )
+    k = len(model.visit_factor.levels)
+    sigma, fit, iterations, grad_norm = _maximise(model.long, _start(model.long, k))
+    return _result(
+        model=model,
+        sigma=sigma,
+        fit=fit,
+        df_method=df_method,
+        level=level,
+        names={"outcome": outcome, "visit": visit, "subject": subject},
+        iterations=iterations,
+        grad_norm=grad_norm,
+    )
+
+
+@dataclass(frozen=True)
+class _Model:
+    """The rows used, coded: per-participant arrays, factors and the covariate mean."""
+
+    long: _Long
+    cov: fr.Covariates
+    visit_factor: fr.Factor
+    baseline_mean: float | None
+    n_excluded: int
+
+
+def _model(
+    data: fr.Data,
+    *,
+    roles: dict[str, str],
+    control: str,
+    visits: Sequence[str] | None,
+    baseline: str | None,
+    strata: tuple[str, ...],
+    levels: dict[str, Sequence[str]],
+) -> _Model:
+    """Select the complete rows, check them and build the model matrix."""
+    columns: dict[str, str | None] = {**roles, "baseline": baseline}
+    columns.update({f"strata[{i}]": s for i, s in enumerate(strata)})
+    used = [c for c in columns.values() if c is not None]
     if len(set(used)) != len(used):
         raise v.reject("columns", used, "a different column for each role")
-    frame = fr.as_frame(data, roles)
-    levels = dict(levels or {})
-    y = fr.numeric(frame, "outcome", outcome)
-    arms = fr.labels(frame, arm)
-    vis = fr.labels(frame, visit)
-    subj = fr.labels(frame, subject)
+    frame = fr.as_frame(data, columns)
+    y = fr.numeric(frame, "outcome", roles["outcome"])
+    arms, vis, subj = (fr.labels(frame, roles[r]) for r in ("arm", "visit", "subject"))
     base = None if baseline is None else fr.numeric(frame, "baseline", baseline)
     strat = [fr.labels(frame, s) for s in strata]
-    keep = ~np.isnan(y)
+    keep = ~np.isnan(y) if base is None else ~np.isnan(y) & ~np.isnan(base)
     for col in (arms, vis, subj, *strat):
         keep &= np.array([x is not None for x in col])
-    if base is not None:
-        keep &= ~np.isnan(base)
     if not keep.any():
         raise v.reject("data", f"{len(frame)} rows", "at least one row complete in every column")
-    visit_order = _visit_order(vis, keep, visits)
-    _check_subjects(subj[keep], vis[keep], arms[keep], subject)
-    arm_factor = fr.factor("arm", arm, arms[keep], levels=levels.get(arm), reference=control)
-    visit_factor = fr.factor("visit", visit, vis[keep], levels=visit_order)
-    factors = tuple(
-        fr.factor("strata", s, x[keep], levels=levels.get(s))
-        for s, x in zip(strata, strat, strict=True)
+    _check_subjects(subj[keep], vis[keep], arms[keep], roles["subject"])
+    arm = roles["arm"]
+    cov = fr.Covariates(
+        arm=fr.factor("arm", arm, arms[keep], levels=levels.get(arm), reference=control),
+        baseline=baseline,
+        strata=tuple(
+            fr.factor("strata", s, x[keep], levels=levels.get(s))
+            for s, x in zip(strata, strat, strict=True)
+        ),
     )
-    cov = fr.Covariates(arm=arm_factor, baseline=baseline, strata=factors)
+    visit_factor = fr.factor(
+        "visit", roles["visit"], vis[keep], levels=_visit_order(vis, keep, visits)
+    )
     xb = None if base is None else base[keep]
     x, names = _design(cov, visit_factor, arms[keep], vis[keep], xb, [s[keep] for s in strat])
     fr.check_full_rank(x, names, role="mmrm term")
     k = len(visit_factor.levels)
     long = _long_arrays(subj[keep], visit_factor.codes(vis[keep]), x, y[keep], names, k)
     _check_pairs(long.observed, visit_factor.levels)
-    n_cov = k * (k + 1) // 2
     if long.n - long.p < 1:
         raise v.reject("n", long.n, f"more observations than the {long.p} fixed effects")
-    sigma, fit, iterations, grad_norm = _maximise(long, _start(long, k))
-    return _result(
+    return _Model(
         long=long,
-        sigma=sigma,
-        fit=fit,
         cov=cov,
         visit_factor=visit_factor,
         baseline_mean=None if xb is None else float(np.mean(xb)),
-        df_method=df_method,
-        level=level,
-        meta={
-            "outcome": outcome,
-            "visit": visit,
-            "subject": subject,
-            "n_excluded": int((~keep).sum()),
-        },
-        iterations=iterations,
-        grad_norm=grad_norm,
-        n_cov=n_cov,
+        n_excluded=int((~keep).sum()),
     )
 
 
@@ -587,22 +625,21 @@ def _start(long: _Long, k: int) -> np.ndarray:
 
 def _result(
     *,
-    long: _Long,
+    model: _Model,
     sigma: np.ndarray,
     fit: _Fit,
-    cov: fr.Covariates,
-    visit_factor: fr.Factor,
-    baseline_mean: float | None,
     df_method: str,
     level: float,
-    meta: dict[str, object],
+    names: dict[str, str],
     iterations: int,
     grad_norm: float,
-    n_cov: int,
 ) -> MmrmResult:
+    long, cov, visit_factor = model.long, model.cov, model.visit_factor
+    k = len(visit_factor.levels)
+    n_cov = k * (k + 1) // 2
     n, p = long.n, long.p
     fixed = linear_contrasts(long.names, np.eye(p), fit.beta, fit.c, n - p, level)
-    grid, labels = _grid(cov, visit_factor, baseline_mean)
+    grid, labels = _grid(cov, visit_factor, model.baseline_mean)
     arms = cov.arm.levels
     n_arm = len(arms)
     diff_rows, diff_names = [], []
@@ -612,41 +649,33 @@ def _result(
             diff_rows.append(block[ai] - block[0])
             diff_names.append(f"{arms[ai]} - {arms[0]} at {visit}")
     diffs_w = np.array(diff_rows)
-    df_diff: float | np.ndarray
-    df_mean: float | np.ndarray
-    if df_method == "satterthwaite":
-        df_diff = _satterthwaite_df(diffs_w, sigma, fit, long)
-        df_mean = _satterthwaite_df(grid, sigma, fit, long)
-    elif df_method == "df.error":
-        df_diff = df_mean = float(n - p - (n_cov - 1))
-    else:
-        df_diff = df_mean = float(n - p)
-    effects = linear_contrasts(diff_names, diffs_w, fit.beta, fit.c, _dfs(df_diff), level)
+    df_diff, df_mean = _contrast_df(df_method, [diffs_w, grid], sigma, fit, long)
+    effects = linear_contrasts(diff_names, diffs_w, fit.beta, fit.c, df_diff, level)
     means = linear_contrasts(
-        [f"{a} at {vis}" for a, vis in labels], grid, fit.beta, fit.c, _dfs(df_mean), level
+        [f"{a} at {vis}" for a, vis in labels], grid, fit.beta, fit.c, df_mean, level
     )
     sd = np.sqrt(np.diag(sigma))
     # the standard REML log-likelihood, as nlme's logLik(gls): no 1/2 log|X'X| term
     log_lik = -0.5 * (fit.minus2 + (n - p) * math.log(2.0 * math.pi))
     return MmrmResult(
-        outcome=str(meta["outcome"]),
+        outcome=names["outcome"],
         arm=cov.arm.column,
         control=arms[0],
         arms=arms,
-        visit=str(meta["visit"]),
+        visit=names["visit"],
         visits=visit_factor.levels,
-        subject=str(meta["subject"]),
+        subject=names["subject"],
         baseline=cov.baseline,
         strata=tuple(f.column for f in cov.strata),
         n_subjects=int(long.y.shape[0]),
         n_observations=n,
-        n_excluded=int(meta["n_excluded"]),  # type: ignore[call-overload]
+        n_excluded=model.n_excluded,
         fixed_effects=fixed,
         fixed_effects_covariance=matrix_tuple(fit.c),
         treatment_effects=effects,
         adjusted_means=means,
         df_method=df_method,
-        baseline_mean=baseline_mean,
+        baseline_mean=model.baseline_mean,
         covariance=matrix_tuple(sigma),
         correlation=matrix_tuple(sigma / np.outer(sd, sd)),
         sd_by_visit=tuple(float(s) for s in sd),
@@ -658,7 +687,3 @@ def _result(
         gradient_norm=grad_norm,
         level=level,
     )
-
-
-def _dfs(df: float | np.ndarray) -> float | list[float]:
-    return [float(d) for d in df] if isinstance(df, np.ndarray) else float(df)
