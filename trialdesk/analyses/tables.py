@@ -102,7 +102,9 @@ class Table:
         the first cell of each row ``<th scope="row">``, each block in its own ``<tbody>``
         opened by a ``<th scope="rowgroup">``, footnotes in ``<tfoot>``."""
         ncol = len(self.columns)
-        parts = [f'<table class="analysis-table">\n<caption>{_e(self.title)}</caption>\n<thead><tr>']
+        parts = [
+            f'<table class="analysis-table">\n<caption>{_e(self.title)}</caption>\n<thead><tr>'
+        ]
         parts += [f'<th scope="col">{_e(c)}</th>' for c in self.columns]
         parts.append("</tr></thead>\n")
         for block in self._blocks():
@@ -153,9 +155,7 @@ def require_columns(df: pd.DataFrame, columns: Sequence[str], what: str) -> None
         )
 
 
-def _arm_labels(
-    arm_order: Sequence[Any], arm_labels: Mapping[Any, str] | None
-) -> dict[Any, str]:
+def _arm_labels(arm_order: Sequence[Any], arm_labels: Mapping[Any, str] | None) -> dict[Any, str]:
     arms = list(arm_order)
     if not arms:
         raise ValueError("arm_order: at least one arm is needed")
@@ -314,9 +314,7 @@ def table1(
 def _numeric(adsl: pd.DataFrame, spec: VariableSpec) -> pd.Series:
     col = adsl[spec.column]
     if pd.api.types.is_bool_dtype(col):
-        raise ValueError(
-            f"table1: variable {spec.column!r} is boolean; declare it categorical"
-        )
+        raise ValueError(f"table1: variable {spec.column!r} is boolean; declare it categorical")
     values = pd.to_numeric(col, errors="coerce")
     bad = col[values.isna() & col.notna()]
     if len(bad):
@@ -407,7 +405,9 @@ def _flag(aes: pd.DataFrame, col: str) -> pd.Series:
 
 
 def _grades(aes: pd.DataFrame) -> pd.Series:
-    g = aes["grade"].map(lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v)) else v)
+    g = aes["grade"].map(
+        lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v)) else v
+    )
     bad = sorted({str(v) for v in g.unique() if v not in GRADES and v != ""})
     if bad:
         raise ValueError(
@@ -685,7 +685,8 @@ def over_time_table(
     """One item of :func:`over_time`'s frame as a table: per visit and arm n, mean (SD),
     median; visits in sequence order, arms in the frame's order."""
     require_columns(
-        summary, ["item", "visit", "sequence", "arm_label", "n", "mean", "sd", "median"],
+        summary,
+        ["item", "visit", "sequence", "arm_label", "n", "mean", "sd", "median"],
         "over_time_table: summary",
     )
     _check_decimals(decimals, "over_time_table")
