@@ -252,10 +252,13 @@ def text_width(text: str, size: float = FONT_SIZE, bold: bool = False) -> float:
     return float(text_to_path.get_text_width_height_descent(text, prop, ismath=False)[0])
 
 
-def _split_word(word: str, width: float, bold: bool) -> list[str]:
+def _split_word(word: str, first: float, rest: float, bold: bool) -> list[str]:
+    """``word`` cut between characters: the first piece at most ``first`` wide, the others
+    at most ``rest``."""
     parts, cur = [], ""
     for ch in word:
-        if cur and text_width(cur + ch, FONT_SIZE, bold) > width:
+        room = first if not parts else rest
+        if cur and text_width(cur + ch, FONT_SIZE, bold) > room:
             parts.append(cur)
             cur = ch
         else:
@@ -266,8 +269,8 @@ def _split_word(word: str, width: float, bold: bool) -> list[str]:
 def wrap(text: str, width: float, *, bold: bool = False, hang: float = 0.0) -> list[str]:
     """Greedy word wrap so that every line measures at most ``width`` (continuation lines at
     most ``width - hang``: they are drawn ``hang`` further right). Breaks only at ordinary
-    spaces, so "(n\u00a0=\u00a040)" stays whole; a word longer than a line is broken between
-    characters."""
+    spaces, so "(n\u00a0=\u00a040)" stays whole; a word longer than a whole line is cut
+    between characters, starting on the current line."""
     lines: list[str] = []
     cur = ""
     for word in (w for w in text.split(" ") if w):
@@ -275,15 +278,13 @@ def wrap(text: str, width: float, *, bold: bool = False, hang: float = 0.0) -> l
         trial = f"{cur} {word}" if cur else word
         if text_width(trial, FONT_SIZE, bold) <= room:
             cur = trial
-            continue
-        if cur:
+        elif text_width(word, FONT_SIZE, bold) > width - hang:
+            pieces = _split_word(trial, room, width - hang, bold)
+            lines += pieces[:-1]
+            cur = pieces[-1]
+        else:
             lines.append(cur)
-            room = width - hang
-        pieces = (
-            _split_word(word, room, bold) if text_width(word, FONT_SIZE, bold) > room else [word]
-        )
-        lines += pieces[:-1]
-        cur = pieces[-1]
+            cur = word
     return [*lines, cur] if cur else lines or [""]
 
 
