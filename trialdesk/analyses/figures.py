@@ -39,7 +39,7 @@ from matplotlib.font_manager import FontProperties
 from matplotlib.textpath import text_to_path
 from scipy import stats
 
-from .tables import _arm_labels, _check_arms, require_columns
+from .tables import arm_label_map, check_arms, require_columns
 
 #: rcParams in force while a figure is built and saved.
 STYLE: dict[str, Any] = {
@@ -115,7 +115,7 @@ MARGIN = 12
 BAND_H = 26
 V_GAP = 26
 INDENT = 14
-FONT_FAMILY = "DejaVu Sans, Verdana, Arial, sans-serif"
+FONT_FAMILY = "DejaVu Sans, Arial, Helvetica, Roboto, sans-serif"
 SVG_NS = "http://www.w3.org/2000/svg"
 
 EXCLUSION_GROUPS = {
@@ -247,7 +247,8 @@ def parse_consort(counts: Mapping[str, Any]) -> dict[str, Any]:
 @lru_cache(maxsize=4096)
 def text_width(text: str, size: float = FONT_SIZE, bold: bool = False) -> float:
     """Width of ``text`` in DejaVu Sans at ``size`` (user units). The diagram names DejaVu Sans
-    first, and the fallbacks (Verdana, Arial) are no wider, so a line measured here fits."""
+    first, and its fallbacks (Arial, Helvetica, Roboto) are narrower: a line measured here
+    fits whichever of them the reader has."""
     prop = FontProperties(family="DejaVu Sans", size=size, weight="bold" if bold else "normal")
     return float(text_to_path.get_text_width_height_descent(text, prop, ismath=False)[0])
 
@@ -571,8 +572,8 @@ def primary_endpoint_svg(
     the arm's mean with its 95 % CI (t distribution). Rows with no value are left out and
     counted in the description; the x labels give each arm's n."""
     require_columns(df, [arm_col, value_col], "primary_endpoint_svg: df")
-    labels = _arm_labels(arm_order, arm_labels)
-    _check_arms(df[arm_col], arm_order, f"primary_endpoint_svg: column {arm_col!r}")
+    labels = arm_label_map(arm_order, arm_labels)
+    check_arms(df[arm_col], arm_order, f"primary_endpoint_svg: column {arm_col!r}")
     values = pd.to_numeric(df[value_col], errors="coerce")
     bad = df[value_col][values.isna() & df[value_col].notna()]
     if len(bad):

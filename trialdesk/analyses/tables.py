@@ -155,7 +155,9 @@ def require_columns(df: pd.DataFrame, columns: Sequence[str], what: str) -> None
         )
 
 
-def _arm_labels(arm_order: Sequence[Any], arm_labels: Mapping[Any, str] | None) -> dict[Any, str]:
+def arm_label_map(arm_order: Sequence[Any], arm_labels: Mapping[Any, str] | None) -> dict[Any, str]:
+    """arm → label for every arm of ``arm_order`` (the code itself without ``arm_labels``);
+    refuses an empty or repeated ``arm_order`` and an arm with no label."""
     arms = list(arm_order)
     if not arms:
         raise ValueError("arm_order: at least one arm is needed")
@@ -169,7 +171,8 @@ def _arm_labels(arm_order: Sequence[Any], arm_labels: Mapping[Any, str] | None) 
     return {a: str(arm_labels[a]) for a in arms}
 
 
-def _check_arms(values: pd.Series, arm_order: Sequence[Any], what: str) -> None:
+def check_arms(values: pd.Series, arm_order: Sequence[Any], what: str) -> None:
+    """Refuse a missing arm or one outside ``arm_order``, naming them and the allowed arms."""
     if values.isna().any():
         raise ValueError(f"{what}: {int(values.isna().sum())} row(s) have no arm")
     unknown = sorted({str(v) for v in values.unique() if v not in set(arm_order)})
@@ -187,8 +190,8 @@ def _check_decimals(decimals: int, what: str) -> None:
 
 # --------------------------------------------------------------------------- formatting
 def fmt_num(x: float | None, decimals: int) -> str:
-    """``x`` with exactly ``decimals`` decimals (half away from zero on the printed digits as
-    Python's ``format`` does), ``NA`` for None or NaN; "-0.0" is printed "0.0"."""
+    """``x`` with exactly ``decimals`` decimals, rounded as Python's ``format`` rounds (the
+    binary value to the nearest), ``NA`` for None or NaN; "-0.0" is printed "0.0"."""
     if x is None or (isinstance(x, float | np.floating) and math.isnan(x)):
         return NA
     s = f"{float(x):.{decimals}f}"
@@ -275,8 +278,8 @@ def table1(
     rows in ``adsl``). No p-values.
     """
     require_columns(adsl, [arm_col, *(v.column for v in variables)], "table1: adsl")
-    labels = _arm_labels(arm_order, arm_labels)
-    _check_arms(adsl[arm_col], arm_order, f"table1: column {arm_col!r}")
+    labels = arm_label_map(arm_order, arm_labels)
+    check_arms(adsl[arm_col], arm_order, f"table1: column {arm_col!r}")
     _check_decimals(pct_decimals, "table1: pct_decimals")
     if not variables:
         raise ValueError("table1: variables is empty")
@@ -419,7 +422,7 @@ def _grades(aes: pd.DataFrame) -> pd.Series:
 
 def _clean_aes(aes: pd.DataFrame, arm_order: Sequence[Any]) -> pd.DataFrame:
     require_columns(aes, AE_COLUMNS, "ae_tables: aes")
-    _check_arms(aes["arm"], arm_order, "ae_tables: column 'arm'")
+    check_arms(aes["arm"], arm_order, "ae_tables: column 'arm'")
     out = pd.DataFrame(
         {
             "participant_id": aes["participant_id"],
@@ -489,7 +492,7 @@ def ae_tables(
     "not recorded". A participant counts once per row whatever their number of AEs.
     The term is ``ctcae_term``, else the verbatim ``term`` marked with an asterisk.
     """
-    labels = _arm_labels(arm_order, arm_labels)
+    labels = arm_label_map(arm_order, arm_labels)
     n = _check_n_by_arm(n_by_arm, arm_order)
     _check_decimals(pct_decimals, "ae_tables: pct_decimals")
     df = _clean_aes(aes, arm_order)
@@ -621,8 +624,8 @@ def over_time(
     arm (``arm_order``).
     """
     require_columns(values, OVER_TIME_COLUMNS, "over_time: values")
-    labels = _arm_labels(arm_order, arm_labels)
-    _check_arms(values["arm"], arm_order, "over_time: column 'arm'")
+    labels = arm_label_map(arm_order, arm_labels)
+    check_arms(values["arm"], arm_order, "over_time: column 'arm'")
     v = values[list(OVER_TIME_COLUMNS)].copy()
     v["value"] = _over_time_numbers(v["value"])
     v = v.dropna(subset=["value"])
