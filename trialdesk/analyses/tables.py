@@ -618,7 +618,8 @@ def over_time(
 
     ``values`` has one row per participant, visit and item (columns ``OVER_TIME_COLUMNS``);
     a second value for the same participant, visit and item is an error (decide which one
-    counts before calling). Visits are ordered by ``sequence``. Returns one row per item,
+    counts before calling); a row without a value is left out. Visits are ordered by
+    ``sequence``. Returns one row per item,
     visit and arm present, with columns item, visit, sequence, arm, arm_label, n, mean, sd,
     se, median (SD and SE are NaN for n = 1), sorted by item (``items`` order), sequence and
     arm (``arm_order``).
