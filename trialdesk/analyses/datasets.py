@@ -64,7 +64,7 @@ def values(tables: dict) -> pd.DataFrame:
     rows = []
     for r in tables["items"]:
         v = r["value"]
-        number = float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
+        number = r.get("number")
         if isinstance(v, bool):
             text = "yes" if v else "no"
         elif isinstance(v, list):
@@ -138,7 +138,7 @@ def endpoint_frame(tables: dict, protocol, analysis, *, population: str | None =
             part["outcome"] = part["subject_id"].map(item_at(vals, analysis.outcome, visit))
             long.append(part)
         return pd.concat(long, ignore_index=True)
-    text = analysis.method in ("fisher_exact", "chi_square", "logistic")
+    text = analysis.method in ("fisher_exact", "chi_square", "logistic", "proportional_odds")
     frame["outcome"] = frame["subject_id"].map(
         item_at(vals, analysis.outcome, analysis.visit, text=text)
     )

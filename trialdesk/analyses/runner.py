@@ -74,10 +74,19 @@ def _run_ancova(frame, analysis, protocol, *, rng=None) -> dict:
         "levels": {k: v for k, v in _levels(protocol).items() if k in ("arm", *strata)},
     }
     fit = ancova(frame, **common)
-    out = {"model": fit.to_dict(), "summary": fit.summary(), "strata_used": strata}
+    used = frame.dropna(subset=["outcome", *(["baseline"] if analysis.baseline else []), *strata])
+    out = {
+        "model": fit.to_dict(),
+        "summary": fit.summary(),
+        "strata_used": strata,
+        "n_by_arm": {str(k): int(v) for k, v in used.groupby("arm").size().items()},
+    }
     if rng is not None and frame["outcome"].isna().any():
-        mi = multiple_imputation_ancova(frame, rng=rng, m=MI_IMPUTATIONS, **common)
-        out["multiple_imputation"] = mi.to_dict()
+        try:
+            mi = multiple_imputation_ancova(frame, rng=rng, m=MI_IMPUTATIONS, **common)
+            out["multiple_imputation"] = mi.to_dict()
+        except ValueError as exc:
+            out["multiple_imputation"] = {"not_estimable": str(exc)}
     return out
 
 
@@ -264,7 +273,10 @@ def _one(code, analysis, tables, protocol, rng) -> dict:
         out = _run_ancova(frame, analysis, protocol, rng=rng if primary else None)
         if primary:
             pp = ds.endpoint_frame(tables, protocol, analysis, population="per_protocol")
-            out["per_protocol"] = _run_ancova(pp, analysis, protocol)["model"]
+            try:
+                out["per_protocol"] = _run_ancova(pp, analysis, protocol)["model"]
+            except ValueError as exc:
+                out["per_protocol"] = {"not_estimable": f"{len(pp)} participants: {exc}"}
             out["complete_case_note"] = (
                 "the primary ANCOVA is itself the complete-case analysis (rows with a missing "
                 "outcome or covariate are left out); multiple imputation is the sensitivity "

@@ -149,6 +149,7 @@ def collect(study: str) -> dict[str, list[dict]]:
                 "repeat": "form__repeat",
                 "item": "item",
                 "value": "value",
+                "number": "num_value",
                 "unit": "unit",
                 "status": "status",
             },

@@ -19,7 +19,8 @@ from trialdesk.analyses import actions, runner
 from trialdesk.analyses.models import Snapshot
 from trialdesk.crfs.actions import do_save_form
 from trialdesk.crfs.models import FormInstance, Query
-from trialdesk.dsmb.tests.helpers import dose, ready, setup_list
+from trialdesk.dsmb.tests.helpers import dose, ready
+from trialdesk.randomization.actions import do_generate_list
 from trialdesk.testing.participants import visit_of
 from trialdesk.testing.personas import PASSWORD
 from trialdesk.testing.urls import reverse
@@ -52,10 +53,12 @@ def _edema_raw(facial):
 
 
 @pytest.fixture
-def trial(personas):
+def trial(personas, settings):
     """N participants: strata alternate; baseline ΔCt ~ N(8, 0.6); day-7 log2 FC =
     0.9·EXO − 0.3·(ΔCt0 − 8) + N(0, 0.35). One participant misses her day-7 sample."""
-    setup_list(personas)
+    # a reproducible list (test mode), so the allocation, the data and the estimate are fixed
+    settings.RANDOMIZATION_TEST_SEEDS = True
+    do_generate_list(personas["ustat"], slots_per_stratum=20, seed=20261130)
     rng = np.random.default_rng(2026)
     truth = []
     for i in range(N):
@@ -81,6 +84,10 @@ def trial(personas):
         facial = ["NONE", "MILD", "MODERATE"][int(rng.integers(0, 2 + (a.arm == "PBO")))]
         do_save_form(visit_of(p, "D7"), "edema", user, raw=_edema_raw(facial))
         truth.append((p.subject_id, a.arm, dct0, y if i != N - 1 else None))
+        if i == N // 2 - 1:  # the DSMB's interim look at half the participants
+            from trialdesk.dsmb.actions import do_run_interim
+
+            do_run_interim(STUDY, personas["ustat"])
     # the data manager's cleaning, stood in for: unfinished forms and automatic queries
     Query.objects.update(status=Query.Status.CLOSED)
     FormInstance.objects.filter(status=FormInstance.Status.IN_PROGRESS).update(
@@ -113,6 +120,7 @@ def test_lock_unblind_analyse_report(trial, personas, login):
     results = json.loads(bytes(run.results))
     assert results["meta"]["snapshot_sha256"] == shot.sha256
     primary = results["analyses"][results["primary"]]
+    assert "model" in primary, primary
     diff = primary["model"]["differences"][0]
     assert diff["ci_lower"] < TRUE_EFFECT < diff["ci_upper"], diff
     data = trial.dropna().copy()
@@ -132,6 +140,13 @@ def test_lock_unblind_analyse_report(trial, personas, login):
     assert results["analyses"]["edema"].get("model") or results["analyses"]["edema"].get(
         "not_estimable"
     )
+    # the group-sequential final look at the information reached (interim 10 of 19)
+    look = results["final_look"]
+    assert results["meta"]["interim"]["n"] == N // 2
+    assert look["information_fractions"][0] == pytest.approx((N // 2) / (N - 1))
+    lo, hi = look["confidence_interval"]
+    assert lo < look["median_unbiased"] < hi and 0 < look["adjusted_p_value"] < 1
+    assert "Group-sequential final look" in run.html
     # reproducible: the same snapshot and seed give the same bytes
     again = runner.results_bytes(actions.build_results(shot, seed=run.seed))
     assert again == bytes(run.results)
@@ -141,10 +156,12 @@ def test_lock_unblind_analyse_report(trial, personas, login):
     assert len(reader.pages) >= 3
     assert shot.sha256[:16] in text and "ANCOVA" in text
     assert shot.sha256 in run.html and "CONSORT" in run.html
+    _screenshots(login("ustat").get(reverse("analyses:run", args=[run.pk])).content.decode())
     # after unblinding the blinded statistician reads it
     actions.do_unblind_study(
         STUDY, personas["ustat"], password=PASSWORD, reason="final analysis after the lock"
     )
+    stat = login("stat")  # the loop above logged the test client in as others
     assert stat.get(reverse("analyses:run", args=[run.pk])).status_code == 200
     # one changed value changes the next snapshot's hash
     actions.do_unlock_database(
@@ -165,6 +182,39 @@ def test_lock_unblind_analyse_report(trial, personas, login):
         STUDY, personas["dm"], password=PASSWORD, reason="database lock after the correction"
     )
     assert Snapshot.objects.get(pk=relock.snapshot_id).sha256 != shot.sha256
+
+
+def _screenshots(page_html: str) -> None:
+    """The run page as the unblinded statistician sees it, with the site's stylesheet, at
+    phone and desktop width (kept under out/screens/); no horizontal scroll at either."""
+    import re
+    from pathlib import Path
+
+    from trialdesk.testing.browser import CHROMIUM, OVERFLOW_JS
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip("no Chromium on this machine")
+    from playwright.sync_api import sync_playwright
+
+    root = Path(__file__).resolve().parents[3]
+    css = (root / "trialdesk/static/trialdesk/site.css").read_text()
+    page_html = re.sub(r'<link rel="stylesheet"[^>]*>', f"<style>{css}</style>", page_html)
+    page_html = re.sub(r"<script[^>]*></script>", "", page_html)
+    screens = root / "out" / "screens"
+    screens.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            for width, height in ((390, 844), (1366, 768)):
+                page.set_viewport_size({"width": width, "height": height})
+                page.set_content(page_html)
+                assert page.evaluate(OVERFLOW_JS) is None, width
+                page.screenshot(
+                    path=str(screens / f"ustat-analysis-run-{width}.png"), full_page=True
+                )
+        finally:
+            browser.close()
 
 
 def visit_of_subject(subject_id):
