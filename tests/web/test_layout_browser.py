@@ -41,10 +41,10 @@ PAGES_OF = {
     "coord_a": (*CLINICAL, "deviations", "safety", "ae"),
     "inv_a": (*CLINICAL, "deviations", *SAFETY),
     "monitor": (*CLINICAL, "deviations", "trail", "safety", "rules", "reports", "report"),
-    "dm": (*CLINICAL, "deviations", "trail", "rules", "reports", "report"),
+    "dm": (*CLINICAL, "deviations", "trail", "rules", "reports", "report", "analyses"),
     "pharm_a": ("home", "screening", "randomization"),
-    "stat": ("home", "rules", "interim", "reports", "report"),
-    "ustat": ("home", "rules", "interim", "reports", "report", "closed"),
+    "stat": ("home", "rules", "interim", "reports", "report", "analyses"),
+    "ustat": ("home", "rules", "interim", "reports", "report", "closed", "analyses"),
     "dsmb": ("home", *SAFETY, "closed", "decision"),
     "safety": ("home", *SAFETY, "decision"),
     "admin": ("home", "people"),
@@ -118,6 +118,7 @@ def _study_data(personas) -> dict[str, str]:
         "report": f"{STUDY}/dsmb/reports/{report.pk}/",
         "closed": f"{STUDY}/dsmb/reports/{closed.pk}/",
         "decision": f"{STUDY}/dsmb/decisions/{decision.pk}/",
+        "analyses": f"{STUDY}/analyses/",
     }
 
 

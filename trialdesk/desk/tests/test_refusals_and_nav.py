@@ -248,6 +248,7 @@ EXPECTED_NAV = {
         "dsmb:reports",
     },
     "monitor": {
+        "analyses:home",
         "participants:list",
         "visits:worklist",
         "crfs:queries",
@@ -260,6 +261,7 @@ EXPECTED_NAV = {
         "dsmb:reports",
     },
     "dm": {
+        "analyses:home",
         "participants:list",
         "visits:worklist",
         "crfs:queries",
@@ -273,11 +275,23 @@ EXPECTED_NAV = {
         "dsmb:reports",
     },
     "pharm_a": {"enrolment:log", "randomization:overview", "randomization:pharmacy", "dsmb:rules"},
-    "stat": {"dsmb:rules", "dsmb:reports"},
-    "ustat": {"randomization:overview", "people:role-requests", "dsmb:rules", "dsmb:reports"},
+    "stat": {"analyses:home", "dsmb:rules", "dsmb:reports"},
+    "ustat": {
+        "analyses:home",
+        "randomization:overview",
+        "people:role-requests",
+        "dsmb:rules",
+        "dsmb:reports",
+    },
     "dsmb": {"safety:dashboard", "dsmb:rules", "dsmb:reports"},
     "safety": {"safety:dashboard", "dsmb:rules", "dsmb:reports"},
-    "admin": {"people:people", "people:sites", "people:role-requests", "dsmb:rules"},
+    "admin": {
+        "analyses:home",
+        "people:people",
+        "people:sites",
+        "people:role-requests",
+        "dsmb:rules",
+    },
 }
 
 
