@@ -222,8 +222,32 @@ def primary_table(results: dict, protocol) -> tb.Table | None:
                 _p(d["p_value"]),
             )
         )
+    clean = res.get("qc_clean")
+    if clean and clean.get("differences"):
+        d = clean["differences"][0]
+        rows.append(
+            (
+                f"Without censored or hemolysed samples (n = {clean['n']})",
+                _f(d["estimate"]),
+                _f(d["standard_error"]),
+                _ci(d),
+                _p(d["p_value"]),
+            )
+        )
     look = results.get("final_look")
     notes = [res.get("description", ""), res.get("complete_case_note", "")]
+    qc = res.get("qpcr")
+    if qc:
+        diff = qc["max_difference_from_stored"]
+        notes.append(
+            f"Recomputed from the raw Ct values for {qc['n']} participants: {qc['censored']} "
+            f"with a censored Ct (above {qc['rules']['detection_limit_ct']:g} cycles; their "
+            f"change is a bound, so it is missing for the model and imputed in the MI "
+            f"analysis: {', '.join(qc.get('set_missing', [])) or 'none'}), {qc['hemolysed']} "
+            f"with a hemolysed sample (ΔCq miR-23a − miR-451a above "
+            f"{qc['rules']['hemolysis_dcq_above']:g}); largest difference between the stored "
+            f"and the recomputed log2 fold change {_f(diff, 4) if diff is not None else '–'}."
+        )
     if look and "adjusted_p_value" in look:
         lo, hi = look["confidence_interval"]
         rows.append(

@@ -90,6 +90,70 @@ def _run_ancova(frame, analysis, protocol, *, rng=None) -> dict:
     return out
 
 
+def qpcr_check(tables: dict, protocol, analysis) -> dict:
+    """The outcome recomputed from the raw Ct values (``core.analysis.qpcr``): per
+    participant the ΔCt at the baseline and analysis visits and the log2 fold change, whether a
+    Ct is censored (above the detection limit: the change is then a bound, not a value) or a
+    sample hemolysed, and how far the stored (derived) outcome is from the recomputation."""
+    from trialdesk.core.analysis import qpcr
+
+    spec = analysis.qpcr
+    vals = ds.values(tables)
+    names = {spec.target: qpcr.TARGET}
+    names.update({n: f"normaliser {i}" for i, n in enumerate(spec.normalisers)})
+    if spec.hemolysis:
+        names[spec.hemolysis[0]] = qpcr.HEMOLYSIS_HIGH
+        names[spec.hemolysis[1]] = qpcr.HEMOLYSIS_LOW
+    normalisers = [names[n] for n in spec.normalisers]
+
+    def sample(subject: str, visit: str):
+        ct = {}
+        for item, assay in names.items():
+            value = ds.item_at(vals, item, visit).get(subject)
+            ct[assay] = [] if value is None or value != value else [float(value)]
+        if not ct[qpcr.TARGET] and not ct[normalisers[0]]:
+            return None
+        return qpcr.analyse_sample(sample_id=f"{subject} {visit}", ct=ct, normalisers=normalisers)
+
+    stored = ds.item_at(vals, analysis.outcome, analysis.visit)
+    rows, excluded = [], []
+    for subject in sorted(set(vals.loc[vals["item"] == spec.target, "subject_id"])):
+        base, at = sample(subject, analysis.baseline_visit), sample(subject, analysis.visit)
+        if base is None or at is None:
+            continue
+        fc = qpcr.fold_change(sample=at, baseline=base)
+        have = stored.get(subject)
+        exact = fc.log2_fold_change.exact
+        diff = None if have is None or not exact else abs(have - fc.log2_fold_change.value)
+        rows.append(
+            {
+                "subject_id": subject,
+                "status": fc.status,
+                "log2_fold_change": fc.log2_fold_change.to_dict(),
+                "hemolysed": fc.hemolysed,
+                "stored": have,
+                "difference_from_stored": diff,
+                "reasons": list(fc.reasons),
+            }
+        )
+        if fc.status != qpcr.ESTIMATED or fc.hemolysed:
+            excluded.append(subject)
+    diffs = [r["difference_from_stored"] for r in rows if r["difference_from_stored"] is not None]
+    return {
+        "n": len(rows),
+        "censored": sum(r["status"] == qpcr.CENSORED for r in rows),
+        "hemolysed": sum(r["hemolysed"] for r in rows),
+        "not_estimable": sum(r["status"] == qpcr.NOT_ESTIMABLE for r in rows),
+        "max_difference_from_stored": max(diffs) if diffs else None,
+        "flagged": [r for r in rows if r["status"] != qpcr.ESTIMATED or r["hemolysed"]],
+        "excluded_from_qc_clean": excluded,
+        "rules": {
+            "detection_limit_ct": qpcr.DEFAULT_RULES.detection_limit,
+            "hemolysis_dcq_above": qpcr.DEFAULT_RULES.hemolysis_threshold,
+        },
+    }
+
+
 def _run_mmrm(frame, analysis, protocol) -> dict:
     from trialdesk.core.analysis.mmrm import mmrm
 
@@ -270,6 +334,13 @@ def _one(code, analysis, tables, protocol, rng) -> dict:
     primary = protocol.endpoints[analysis.endpoint].kind == "primary"
     if analysis.method == "ancova":
         frame = ds.endpoint_frame(tables, protocol, analysis)
+        qc = qpcr_check(tables, protocol, analysis) if primary and analysis.qpcr else None
+        if qc is not None:
+            # a censored Ct makes the change a bound, not a value: missing for the model (the
+            # imputation analysis covers it), listed in the results, never silently dropped
+            censored = {r["subject_id"] for r in qc["flagged"] if r["status"] != "estimated"}
+            frame.loc[frame["subject_id"].isin(censored), "outcome"] = float("nan")
+            qc["set_missing"] = sorted(censored)
         out = _run_ancova(frame, analysis, protocol, rng=rng if primary else None)
         if primary:
             pp = ds.endpoint_frame(tables, protocol, analysis, population="per_protocol")
@@ -277,6 +348,14 @@ def _one(code, analysis, tables, protocol, rng) -> dict:
                 out["per_protocol"] = _run_ancova(pp, analysis, protocol)["model"]
             except ValueError as exc:
                 out["per_protocol"] = {"not_estimable": f"{len(pp)} participants: {exc}"}
+            if qc is not None:
+                out["qpcr"] = qc
+                clean = frame[~frame["subject_id"].isin(qc["excluded_from_qc_clean"])]
+                if qc["excluded_from_qc_clean"]:
+                    try:
+                        out["qc_clean"] = _run_ancova(clean, analysis, protocol)["model"]
+                    except ValueError as exc:
+                        out["qc_clean"] = {"not_estimable": str(exc)}
             out["complete_case_note"] = (
                 "the primary ANCOVA is itself the complete-case analysis (rows with a missing "
                 "outcome or covariate are left out); multiple imputation is the sensitivity "

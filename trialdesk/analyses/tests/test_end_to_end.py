@@ -31,16 +31,17 @@ STUDY = "NCT07183384"
 TRUE_EFFECT = 0.9  # EXO - PBO in log2 fold change at day 7
 N = 20
 CEL39 = 20.0
+CENSORED, HEMOLYSED = 5, 3  # participants (by order) with a censored / a hemolysed D7 sample
 
 
-def _mirna_raw(p, visit, ct126):
+def _mirna_raw(p, visit, ct126, ct23a=25.0):
     return {
         "sample_id": f"{p.subject_id}-{visit}",
         "drawn_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
         "tube_type": "EDTA",
         "ct_mir126": f"{ct126:.2f}",
         "ct_cel39": f"{CEL39:.2f}",
-        "ct_mir23a": "25.00",
+        "ct_mir23a": f"{ct23a:.2f}",
         "ct_mir451a": "21.00",
         "calibrator": "SUBJECT_BASELINE",
     }
@@ -77,13 +78,19 @@ def trial(personas, settings):
         do_save_form(visit_of(p, "D0"), "mirna", user, raw=_mirna_raw(p, "D0", CEL39 + dct0))
         y = TRUE_EFFECT * (a.arm == "EXO") - 0.3 * (dct0 - 8.0) + rng.normal(0, 0.35)
         y = float(np.round(y, 2))
-        if i != N - 1:
+        if i == CENSORED:  # no amplification before the detection limit: Ct 36.5
+            do_save_form(visit_of(p, "D7"), "mirna", user, raw=_mirna_raw(p, "D7", 36.5))
+        elif i != N - 1:
+            ct23a = 29.0 if i == HEMOLYSED else 25.0  # ΔCq 8 against miR-451a's 21: hemolysed
             do_save_form(
-                visit_of(p, "D7"), "mirna", user, raw=_mirna_raw(p, "D7", CEL39 + dct0 - y)
+                visit_of(p, "D7"),
+                "mirna",
+                user,
+                raw=_mirna_raw(p, "D7", CEL39 + dct0 - y, ct23a=ct23a),
             )
         facial = ["NONE", "MILD", "MODERATE"][int(rng.integers(0, 2 + (a.arm == "PBO")))]
         do_save_form(visit_of(p, "D7"), "edema", user, raw=_edema_raw(facial))
-        truth.append((p.subject_id, a.arm, dct0, y if i != N - 1 else None))
+        truth.append((p.subject_id, a.arm, dct0, y if i not in (N - 1, CENSORED) else None))
         if i == N // 2 - 1:  # the DSMB's interim look at half the participants
             from trialdesk.dsmb.actions import do_run_interim
 
@@ -123,7 +130,7 @@ def test_lock_unblind_analyse_report(trial, personas, login):
     assert "model" in primary, primary
     diff = primary["model"]["differences"][0]
     assert diff["ci_lower"] < TRUE_EFFECT < diff["ci_upper"], diff
-    data = trial.dropna().copy()
+    data = trial.dropna().copy()  # the missed sample and the censored one
     data["exo"] = (data["arm"] == "EXO").astype(float)
     # the derived endpoint is −ΔΔCt of the entered Ct values (two decimals each)
     levels = dict(
@@ -133,17 +140,27 @@ def test_lock_unblind_analyse_report(trial, personas, login):
     data["pe_severe"] = data["subject_id"].map(lambda s: levels[s]["pe_severe"])
     fit = smf.ols("y ~ exo + dct0 + C(delivery_mode) + C(pe_severe)", data=data).fit()
     assert diff["estimate"] == pytest.approx(fit.params["exo"], abs=0.02)
-    assert primary["model"]["n"] == N - 1
+    # the censored Ct is missing for the model (listed), the hemolysed sample flagged
+    qc = primary["qpcr"]
+    censored_id, hemolysed_id = (
+        trial.loc[CENSORED, "subject_id"],
+        trial.loc[HEMOLYSED, "subject_id"],
+    )
+    assert qc["set_missing"] == [censored_id] and qc["censored"] == 1 and qc["hemolysed"] == 1
+    assert {r["subject_id"] for r in qc["flagged"]} == {censored_id, hemolysed_id}
+    assert qc["max_difference_from_stored"] < 0.011  # the eCRF's derivation agrees (2 decimals)
+    assert primary["qc_clean"]["n"] == N - 3
+    assert primary["model"]["n"] == N - 2
     assert "multiple_imputation" in primary and "per_protocol" in primary
     mi = primary["multiple_imputation"]
     assert mi["m"] == runner.MI_IMPUTATIONS
     assert results["analyses"]["edema"].get("model") or results["analyses"]["edema"].get(
         "not_estimable"
     )
-    # the group-sequential final look at the information reached (interim 10 of 19)
+    # the group-sequential final look at the information reached (interim 10 of 18)
     look = results["final_look"]
     assert results["meta"]["interim"]["n"] == N // 2
-    assert look["information_fractions"][0] == pytest.approx((N // 2) / (N - 1))
+    assert look["information_fractions"][0] == pytest.approx((N // 2) / (N - 2))
     lo, hi = look["confidence_interval"]
     assert lo < look["median_unbiased"] < hi and 0 < look["adjusted_p_value"] < 1
     assert "Group-sequential final look" in run.html

@@ -461,6 +461,16 @@ class Endpoint(Keyed):
     visits: tuple[str, ...] = ()
 
 
+class QpcrSource(Model):
+    """Where an analysis's raw RT-qPCR Ct values are ("form.field" each): the runner recomputes
+    the outcome from them (``core.analysis.qpcr``), flags censored Ct (above the detection
+    limit) and hemolysed samples, and runs the analysis again without them."""
+
+    target: str
+    normalisers: tuple[str, ...] = Field(min_length=1)
+    hemolysis: tuple[str, str] | None = None  # (miR-23a-3p Ct, miR-451a Ct)
+
+
 class Analysis(Keyed):
     """A pre-specified analysis of an endpoint."""
 
@@ -489,6 +499,8 @@ class Analysis(Keyed):
     #: roc: the reference standard, a yes/no "form.field", read at ``reference_visit``
     reference: str | None = None
     reference_visit: str | None = None
+    #: the raw Ct values the outcome derives from (qPCR endpoints)
+    qpcr: QpcrSource | None = None
     description: str
 
 
