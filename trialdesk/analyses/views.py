@@ -109,11 +109,16 @@ def run(request):
         raise Refused(
             "the blinded statistician runs the final analysis once the study is unblinded"
         )
-    shot = Snapshot.objects.filter(
-        study_id=request.study.pk, pk=request.POST.get("snapshot") or 0
-    ).first()
+    raw = request.POST.get("snapshot", "")
+    shot = (
+        Snapshot.objects.filter(study_id=request.study.pk, pk=int(raw)).first()
+        if raw.isdigit() and len(raw) < 12
+        else None
+    )
     if shot is None:
-        messages.error(request, "snapshot: choose one of the study's snapshots")
+        messages.error(
+            request, f"snapshot = '{raw[:40]}' is not one of the study's snapshots; choose one"
+        )
         return redirect("analyses:home")
     try:
         result = actions.do_run_analysis(shot, request.user)
