@@ -185,6 +185,9 @@ class SubscribeForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["conditions"].choices = [(c, c) for c in conditions]
         self.allowed_conditions = conditions
+        self.fields["conditions"].error_messages["invalid_choice"] = _(
+            "Conditions: “%%(value)s” is not one of %(allowed)s."
+        ) % {"allowed": ", ".join(conditions)}
 
     def clean_email(self):
         return clean_email_value(str(self.fields["email"].label), self.data.get("email", ""))
