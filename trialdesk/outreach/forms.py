@@ -9,7 +9,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import gettext_lazy
 
 from trialdesk.outreach import places
 
@@ -69,18 +69,22 @@ def _coordinate(form, name: str, low: int, high: int):
 
 class ContactForm(forms.Form):
     place = forms.CharField(
-        label=_l("City, regency or postcode"), required=False, max_length=1000, strip=True
+        label=gettext_lazy("City, regency or postcode"), required=False, max_length=1000, strip=True
     )
-    latitude = forms.CharField(label=_l("Latitude"), required=False, widget=forms.HiddenInput)
-    longitude = forms.CharField(label=_l("Longitude"), required=False, widget=forms.HiddenInput)
-    first_name = forms.CharField(label=_l("First name"), required=False)
-    last_name = forms.CharField(label=_l("Last name"), required=False)
-    email = forms.CharField(label=_l("E-mail"), required=False)
-    phone = forms.CharField(label=_l("Phone"), required=False)
-    other_language = forms.CharField(label=_l("Other language you speak"), required=False)
-    message = forms.CharField(label=_l("Message"), required=False, widget=forms.Textarea)
+    latitude = forms.CharField(
+        label=gettext_lazy("Latitude"), required=False, widget=forms.HiddenInput
+    )
+    longitude = forms.CharField(
+        label=gettext_lazy("Longitude"), required=False, widget=forms.HiddenInput
+    )
+    first_name = forms.CharField(label=gettext_lazy("First name"), required=False)
+    last_name = forms.CharField(label=gettext_lazy("Last name"), required=False)
+    email = forms.CharField(label=gettext_lazy("E-mail"), required=False)
+    phone = forms.CharField(label=gettext_lazy("Phone"), required=False)
+    other_language = forms.CharField(label=gettext_lazy("Other language you speak"), required=False)
+    message = forms.CharField(label=gettext_lazy("Message"), required=False, widget=forms.Textarea)
     consent = forms.BooleanField(
-        label=_l(
+        label=gettext_lazy(
             "I agree that the study team of the centre chosen may store these details and "
             "contact me about this study."
         ),
@@ -170,13 +174,13 @@ class ContactForm(forms.Form):
 
 
 class SubscribeForm(forms.Form):
-    email = forms.CharField(label=_l("E-mail"), required=False)
+    email = forms.CharField(label=gettext_lazy("E-mail"), required=False)
     conditions = forms.MultipleChoiceField(
-        label=_l("Conditions"), required=False, widget=forms.CheckboxSelectMultiple
+        label=gettext_lazy("Conditions"), required=False, widget=forms.CheckboxSelectMultiple
     )
-    region = forms.CharField(label=_l("Region or city"), required=False)
+    region = forms.CharField(label=gettext_lazy("Region or city"), required=False)
     language = forms.ChoiceField(
-        label=_l("Language of the notices"),
+        label=gettext_lazy("Language of the notices"),
         choices=[("en", "English"), ("id", "Bahasa Indonesia")],
         required=False,
     )
