@@ -39,6 +39,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "trialdesk.commands.analyze:analyze",
         "The final analysis of a locked snapshot (report, datasets, results JSON).",
     ),
+    "notices": (
+        "trialdesk.commands.notices:notices",
+        "Notices of recruiting trials to confirmed subscribers.",
+    ),
     "tick": ("trialdesk.commands.tick:tick", "Run the periodic tasks once (cron: every minute)."),
 }
 

@@ -18,6 +18,7 @@ from trialdesk.commands._django import setup
 PERIODIC_TASKS: dict[str, str] = {
     "audit-anchor": "trialdesk.audit.anchor:tick",
     "safety-clocks": "trialdesk.safety.clocks:tick",
+    "outreach-notices": "trialdesk.outreach.notices:tick",
 }
 
 

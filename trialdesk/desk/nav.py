@@ -19,6 +19,7 @@ LINKS = (
     ("visits:worklist", _("Worklist")),
     ("crfs:queries", _("Queries")),
     ("enrolment:log", _("Screening")),
+    ("leads:list", _("Contact requests")),
     ("visits:to-sign", _("To sign")),
     ("randomization:overview", _("Randomization")),
     ("randomization:pharmacy", _("Pharmacy")),

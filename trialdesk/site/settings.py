@@ -113,6 +113,7 @@ INSTALLED_APPS = [
     "trialdesk.safety",
     "trialdesk.dsmb",
     "trialdesk.analyses",
+    "trialdesk.outreach",
     "trialdesk.desk",
 ]
 
@@ -281,6 +282,13 @@ EMAIL_BACKEND = os.environ.get(
     "TRIALDESK_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
 )
 DEFAULT_FROM_EMAIL = os.environ.get("TRIALDESK_FROM_EMAIL", "trialdesk@localhost")
+#: The address people reach this deployment at, for links in e-mails (docs/outreach.md).
+PUBLIC_URL = os.environ.get("TRIALDESK_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+#: Public forms (trialdesk.outreach.abuse): (posts, seconds) per IP address and per e-mail
+#: address, per form; the largest request body accepted.
+PUBLIC_RATE_LIMIT_IP = (5, 600)
+PUBLIC_RATE_LIMIT_ADDRESS = (3, 86400)
+PUBLIC_POST_MAX_BYTES = 16 * 1024
 
 LOGGING = {
     "version": 1,

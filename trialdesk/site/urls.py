@@ -21,6 +21,7 @@ from trialdesk.crfs.api import api as crfs_api
 from trialdesk.desk import urls as desk
 from trialdesk.desk import views as desk_views
 from trialdesk.enrolment.api import api as enrolment_api
+from trialdesk.outreach import urls as outreach
 from trialdesk.participants import urls as participants
 from trialdesk.randomization.api import api as randomization_api
 from trialdesk.site import errors
@@ -46,6 +47,7 @@ staff_patterns = [
     path("dsmb/", include("trialdesk.dsmb.urls")),
     path("safety/", include("trialdesk.safety.urls")),
     path("analyses/", include("trialdesk.analyses.urls")),
+    path("outreach/", include(outreach.staff)),
 ]
 
 #: One study's JSON endpoints, below /api/v1/<study>/ (built once: ninja registers each API once).
@@ -61,6 +63,7 @@ urlpatterns = [
     path("staff/", desk_views.my_studies, name="my-studies"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("", include(outreach.public)),  # /studies/<code>/contact/, /notices/
     # Bookmarks from before studies had their own URLs: into the only study, if there is one.
     re_path(
         r"^(?P<rest>(?:participants|visits|crfs|audit|enrolment|randomization)/.*)$",
