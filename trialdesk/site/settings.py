@@ -113,6 +113,7 @@ INSTALLED_APPS = [
     "trialdesk.safety",
     "trialdesk.dsmb",
     "trialdesk.analyses",
+    "trialdesk.portal",
     "trialdesk.desk",
 ]
 
