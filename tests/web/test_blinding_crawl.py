@@ -94,6 +94,8 @@ def _candidates(name: str, kind: str, ctx: dict) -> list[str]:
         return ctx.get("form_codes", ["screening", "dosing"])
     if name == "item":
         return ctx.get("items", ["sex", "consent_version"])
+    if name == "code":  # the public portal's /studies/<code>/ pages
+        return [STUDY]
     return ctx["subject_ids"][:1]
 
 
@@ -249,6 +251,9 @@ def test_blinded_roles_never_see_an_allocation_and_the_pharmacist_does(study):
     for who in users:
         clients[who] = Client()
         clients[who].force_login(personas[who])
+    # An anonymous visitor walks the public portal (and meets the login page everywhere else).
+    clients["visitor"] = Client()
+    users.append("visitor")
     started = time.perf_counter()
     before = {who: crawl(clients[who], ctx, needles) for who in users}
     randomize_everyone(personas, study)
@@ -277,6 +282,12 @@ def test_blinded_roles_never_see_an_allocation_and_the_pharmacist_does(study):
         for who in BLINDED
     }
     assert found == dict.fromkeys(BLINDED, [])
+    visitor = [
+        leak for leak in leaks(before["visitor"], after["visitor"]) if leak[1] in arm_needles
+    ]
+    assert visitor == []
+    assert not any(n in secrets for counts in after["visitor"].values() for n in counts)
+    assert f"/studies/{STUDY}/self-check/" in after["visitor"]  # it walked the portal
     # the DSMB's closed session is by arm (the search finds it, in the page and in the PDF)
     dsmb_closed = {url for url, n, _ in leaks(before["dsmb"], after["dsmb"]) if n in arm_needles}
     assert dsmb_closed == closed_urls, dsmb_closed

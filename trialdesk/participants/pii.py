@@ -57,3 +57,17 @@ def read_identity(participant) -> PersonalData:
 
     row = Identity.objects.filter(participant=participant).first()
     return decrypt(row.ciphertext) if row else PersonalData()
+
+
+def encrypt_text(text: str) -> bytes:
+    """A free text encrypted under the same key as identities (the portal's private notes)."""
+    return _fernet().encrypt(text.encode())
+
+
+def decrypt_text(token: bytes) -> str:
+    try:
+        return _fernet().decrypt(bytes(token)).decode()
+    except InvalidToken as exc:
+        raise PIIKeyError(
+            "text cannot be decrypted: TRIALDESK_PII_KEY is not the key it was written with"
+        ) from exc

@@ -114,6 +114,7 @@ INSTALLED_APPS = [
     "trialdesk.dsmb",
     "trialdesk.analyses",
     "trialdesk.outreach",
+    "trialdesk.portal",
     "trialdesk.desk",
 ]
 

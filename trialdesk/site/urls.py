@@ -1,6 +1,7 @@
 """URLs: the deployment's own pages at the root, each study's pages under its code.
 
-``/``, ``/accounts/…`` (log in, password), ``/staff/`` (the studies a person works in),
+``/`` (the public portal's trial directory; ``/studies/<code>/…`` and ``/notes/…`` are its
+other public pages), ``/accounts/…`` (log in, password), ``/staff/`` (the studies a person works in),
 ``/admin/`` and ``/i18n/`` belong to the deployment. Everything clinical lives under
 ``/staff/<study>/…`` (pages) and ``/api/v1/<study>/…`` (JSON).
 
@@ -23,9 +24,9 @@ from trialdesk.desk import views as desk_views
 from trialdesk.enrolment.api import api as enrolment_api
 from trialdesk.outreach import urls as outreach
 from trialdesk.participants import urls as participants
+from trialdesk.portal import views as portal_views
 from trialdesk.randomization.api import api as randomization_api
 from trialdesk.site import errors
-from trialdesk.studies import views as study_views
 from trialdesk.visits import urls as visits
 
 
@@ -58,7 +59,8 @@ api_patterns = [
 ]
 
 urlpatterns = [
-    path("", study_views.public_home, name="public-home"),
+    path("", portal_views.directory, name="public-home"),
+    path("", include("trialdesk.portal.urls")),
     path("accounts/", include("trialdesk.accounts.urls")),
     path("staff/", desk_views.my_studies, name="my-studies"),
     path("admin/", admin.site.urls),

@@ -66,6 +66,7 @@ def check_protocol(p: Protocol) -> list[Issue]:
         _safety_rules,
         _unblinding,
         _adverse_events,
+        _public,
     )
     issues: list[Issue] = []
     for check in checks:
@@ -511,6 +512,45 @@ def _eligibility(p: Protocol) -> Iterator[Issue]:
     for code, criterion in p.eligibility.items():
         loc = ("eligibility", code, "expression")
         yield from _compile(p, criterion.expression, None, loc, {Kind.BOOLEAN}, "a criterion")
+
+
+_ANSWER_TYPES = {"yes_no": {FieldType.BOOLEAN}, "number": NUMERIC_TYPES}
+
+
+def _public(p: Protocol) -> Iterator[Issue]:
+    """Self-check questions: known criteria, fields of a form collected once whose type fits
+    the answer, and each field read by at least one of the question's criteria."""
+    if p.public is None:
+        return
+    for code, question in p.public.self_check.items():
+        loc = ("public", "self_check", code)
+        for criterion in question.criteria:
+            if criterion not in p.eligibility:
+                yield (
+                    (*loc, "criteria"),
+                    (f"unknown criterion {criterion!r}; allowed: {_join(p.eligibility)}"),
+                )
+        read: set[str] = set()
+        for criterion in question.criteria:
+            try:
+                read |= p.criterion_expression(criterion).names
+            except (KeyError, ExpressionError):  # reported above, or by _eligibility
+                continue
+        for ref in question.fills:
+            yield from _self_check_field(p, question.answer, ref, read, (*loc, "fills"))
+
+
+def _self_check_field(p: Protocol, answer: str, ref: str, read: set[str], loc: Loc):
+    problems = list(_field_ref(p, ref, loc))
+    if problems:
+        yield from problems
+        return
+    field = p.field(ref)
+    if field.type not in _ANSWER_TYPES[answer]:
+        allowed = _join(sorted(t.value for t in _ANSWER_TYPES[answer]))
+        yield loc, f"{ref} is of type {field.type.value}; a {answer} answer fills {allowed} fields"
+    elif ref not in read:
+        yield loc, f"{ref} is not read by the question's criteria (they read {_join(sorted(read))})"
 
 
 # --------------------------------------------------------------------------- design

@@ -103,6 +103,8 @@ class Study(Model):
     masking: Literal["none", "single", "double", "triple", "quadruple"]
     population: Population
     registry_url: str | None = None
+    #: Whether the public portal lists the study as open to new participants.
+    recruitment: Literal["not_yet_recruiting", "recruiting", "closed"] = "recruiting"
 
 
 class Site(Keyed):
@@ -714,3 +716,67 @@ class AdverseEventsSpec(Model):
     #: How the CIOMS form names the suspect product: blinded, never an arm or a lot.
     suspect_product: str = Field(default="study product or placebo, blinded", min_length=1)
     note: str | None = None
+
+
+# --------------------------------------------------------------------------- public portal
+#: The lay sections of a study's public page, in the order the page shows them.
+PUBLIC_SECTIONS = (
+    "summary",
+    "what_happens",
+    "what_participants_do",
+    "who_can_join",
+    "benefits",
+    "risks",
+    "duration",
+    "compensation",
+)
+
+
+class FaqItem(Model):
+    """A question and its answer, in plain words and both languages."""
+
+    question: Text
+    answer: Text
+
+
+class SelfCheckQuestion(Keyed):
+    """One question of the public pre-screening self-check.
+
+    The answer fills the ``fills`` fields (``form.field``: a yes/no answer fills boolean
+    fields, a number fills numeric ones) and the protocol's own expressions of ``criteria``
+    are evaluated on them; several fields take the same answer (one question about smoking,
+    vaping, alcohol and drugs). ``min``/``max`` bound a number answer.
+    """
+
+    code: Identifier
+    question: Text
+    help: Text | None = None
+    answer: Literal["yes_no", "number"]
+    fills: tuple[str, ...] = Field(min_length=1)
+    criteria: tuple[str, ...] = Field(min_length=1)
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _bounds(self) -> SelfCheckQuestion:
+        if self.answer == "yes_no" and (self.min is not None or self.max is not None):
+            raise ValueError(f"{self.code}: min and max are for number answers only")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"{self.code}: min {self.min} is above max {self.max}")
+        return self
+
+
+class PublicTexts(Model):
+    """What the public portal shows about the study: plain-language texts in English and
+    Bahasa Indonesia (paragraphs separated by a blank line), the FAQ, and the self-check."""
+
+    summary: Text
+    what_happens: Text
+    what_participants_do: Text
+    who_can_join: Text
+    benefits: Text
+    risks: Text
+    duration: Text
+    compensation: Text
+    faq: tuple[FaqItem, ...] = ()
+    self_check: dict[str, SelfCheckQuestion] = {}

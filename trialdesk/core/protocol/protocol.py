@@ -25,6 +25,7 @@ from trialdesk.core.protocol.models import (
     FormField,
     InterimDesign,
     Model,
+    PublicTexts,
     Route,
     SafetyRule,
     SampleSize,
@@ -118,6 +119,7 @@ class Protocol(Model):
     database_lock: DatabaseLockPolicy = DatabaseLockPolicy()
     contacts: Contacts = Contacts()
     adverse_events: AdverseEventsSpec | None = None
+    public: PublicTexts | None = None
 
     _compiled: dict[tuple[str | None, str], Expression] = PrivateAttr(default_factory=dict)
     _schema: Schema | None = PrivateAttr(default=None)
