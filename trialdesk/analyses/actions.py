@@ -97,6 +97,27 @@ def take_snapshot(study: str, acting_user, role: str, *, kind: str, reason: str)
     return row
 
 
+def _audit_signature(lock, user, role, meaning, shot, reason, *, old=None, **facts) -> None:
+    """The lock's or unlock's signature (21 CFR 11.50: printed name, meaning) with the hash of
+    the snapshot it froze."""
+    record(
+        "sign",
+        actor=user,
+        role=role,
+        study=lock.study_id,
+        obj=lock,
+        old=old,
+        new={
+            **lock.snapshot(),
+            "printed_name": user.display_name(),
+            "meaning": meaning,
+            "snapshot_sha256": shot.sha256,
+            **facts,
+        },
+        reason=reason,
+    )
+
+
 def lock_blockers(study: str) -> tuple[list[str], list[str]]:
     """(forms in progress, queries not closed), each as "subject visit form" text."""
     forms = [
@@ -159,21 +180,15 @@ def do_lock_database(
             form_ids=ids,
             open_queries=queries,
         )
-        record(
-            "sign",
-            actor=acting_user,
-            role=role,
-            study=study,
-            obj=lock,
-            new={
-                **lock.snapshot(),
-                "printed_name": acting_user.display_name(),
-                "meaning": LOCK_MEANING,
-                "snapshot_sha256": shot.sha256,
-                "forms_locked": len(ids),
-                "open_queries": queries,
-            },
-            reason=reason,
+        _audit_signature(
+            lock,
+            acting_user,
+            role,
+            LOCK_MEANING,
+            shot,
+            reason,
+            forms_locked=len(ids),
+            open_queries=queries,
         )
     return lock
 
@@ -201,21 +216,8 @@ def do_unlock_database(
         shot = take_snapshot(study, acting_user, role, kind=Snapshot.Kind.UNLOCK, reason=reason)
         lock.unlock_snapshot_id = shot.pk
         lock.save(update_fields=["unlock_snapshot_id"])
-        record(
-            "sign",
-            actor=acting_user,
-            role=role,
-            study=study,
-            obj=lock,
-            old=old,
-            new={
-                **lock.snapshot(),
-                "printed_name": acting_user.display_name(),
-                "meaning": UNLOCK_MEANING,
-                "snapshot_sha256": shot.sha256,
-                "forms_unlocked": n,
-            },
-            reason=reason,
+        _audit_signature(
+            lock, acting_user, role, UNLOCK_MEANING, shot, reason, old=old, forms_unlocked=n
         )
     return lock
 

@@ -128,3 +128,29 @@ def linear_contrasts(
 def matrix_tuple(m: np.ndarray) -> tuple[tuple[float, ...], ...]:
     """A matrix as nested tuples of floats (results stay immutable and comparable)."""
     return tuple(tuple(float(x) for x in row) for row in np.asarray(m))
+
+
+class ArmComparisons:
+    """Lookups shared by the results that carry ``coefficients`` and treatment-minus-control
+    ``differences`` (the ANCOVA and its multiple-imputation pooling)."""
+
+    arms: tuple[str, ...]
+    coefficients: tuple
+    differences: tuple
+
+    def coefficient(self, name: str):
+        for c in self.coefficients:
+            if c.name == name:
+                return c
+        raise v.reject("name", name, f"one of {[c.name for c in self.coefficients]}")
+
+    @property
+    def difference(self):
+        """The treatment - control difference (two arms; else see ``differences``)."""
+        if len(self.differences) != 1:
+            raise v.reject("arms", list(self.arms), "exactly two arms for a single difference")
+        return self.differences[0]
+
+    def confidence_interval(self, level: float | None = None) -> tuple[float, float]:
+        """CI of the treatment - control difference (two arms)."""
+        return self.difference.confidence_interval(level)

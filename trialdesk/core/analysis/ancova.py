@@ -27,6 +27,7 @@ import statsmodels.api as sm
 
 from trialdesk.core.analysis import _frame as fr
 from trialdesk.core.analysis._estimate import (
+    ArmComparisons,
     Estimate,
     check_level,
     linear_contrasts,
@@ -101,7 +102,7 @@ def ancova_rows(
 
 
 @dataclass(frozen=True, kw_only=True)
-class AncovaResult:
+class AncovaResult(ArmComparisons):
     """The fitted ANCOVA: coefficients, residual SD, adjusted means and arm differences.
 
     Attributes
@@ -143,23 +144,6 @@ class AncovaResult:
     adjusted_means: tuple[Estimate, ...]
     differences: tuple[Estimate, ...]
     level: float
-
-    def coefficient(self, name: str) -> Estimate:
-        for c in self.coefficients:
-            if c.name == name:
-                return c
-        raise v.reject("name", name, f"one of {[c.name for c in self.coefficients]}")
-
-    @property
-    def difference(self) -> Estimate:
-        """The treatment - control difference (two arms; else see ``differences``)."""
-        if len(self.differences) != 1:
-            raise v.reject("arms", list(self.arms), "exactly two arms for a single difference")
-        return self.differences[0]
-
-    def confidence_interval(self, level: float | None = None) -> tuple[float, float]:
-        """CI of the treatment - control difference (two arms)."""
-        return self.difference.confidence_interval(level)
 
     def to_dict(self) -> dict[str, object]:
         return {

@@ -44,7 +44,7 @@ import pandas as pd
 from scipy import stats
 
 from trialdesk.core.analysis import _frame as fr
-from trialdesk.core.analysis._estimate import check_level
+from trialdesk.core.analysis._estimate import ArmComparisons, check_level
 from trialdesk.core.analysis.ancova import AncovaResult, ancova, ancova_rows
 from trialdesk.core.design import _validate as v
 
@@ -169,7 +169,7 @@ def _barnard_rubin(m: int, b: float, t: float, df_complete: float) -> float:
 
 
 @dataclass(frozen=True, kw_only=True)
-class MultipleImputationResult:
+class MultipleImputationResult(ArmComparisons):
     """The primary ANCOVA under multiple imputation of missing outcomes.
 
     Attributes
@@ -198,21 +198,6 @@ class MultipleImputationResult:
     differences: tuple[PooledEstimate, ...]
     per_imputation: tuple[tuple[float, float], ...]
     level: float
-
-    def coefficient(self, name: str) -> PooledEstimate:
-        for c in self.coefficients:
-            if c.name == name:
-                return c
-        raise v.reject("name", name, f"one of {[c.name for c in self.coefficients]}")
-
-    @property
-    def difference(self) -> PooledEstimate:
-        if len(self.differences) != 1:
-            raise v.reject("arms", list(self.arms), "exactly two arms for a single difference")
-        return self.differences[0]
-
-    def confidence_interval(self, level: float | None = None) -> tuple[float, float]:
-        return self.difference.confidence_interval(level)
 
     def to_dict(self) -> dict[str, object]:
         return {
