@@ -66,6 +66,16 @@ UNRECONCILED: dict[str, str] = {
 }
 
 
+def exempt(object_type: str, reason: str) -> None:
+    """Name a table that is deliberately not reconciled, with the reason (from the owning
+    app's AppConfig.ready(), as ``register``)."""
+    if not reason.strip():
+        raise ValueError(f"say why {object_type} is not reconciled")
+    if object_type in UNRECONCILED:
+        raise ValueError(f"{object_type} is already exempt")
+    UNRECONCILED[object_type] = reason
+
+
 def register(object_type: str, reconciler: Reconciler) -> None:
     """Add one object type's reconciler; each app calls this from its AppConfig.ready()."""
     if object_type in RECONCILERS:

@@ -7,6 +7,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from django_tables2 import RequestConfig
 
 from trialdesk.accounts.access import get_access, require_role
 from trialdesk.outreach import abuse, actions, places
@@ -78,7 +79,9 @@ def leads(request):
         request.GET or None, queryset=_leads(request), sites=access.sites(*actions.SITE_STAFF)
     )
     table = LeadTable(f.qs)
-    table.paginate(page=request.GET.get("page", 1), per_page=25)
+    # as every list of the project (docs/lists.md): a page number out of range or not a
+    # number is a 404, not an error
+    RequestConfig(request, paginate={"per_page": 25}).configure(table)
     return render(request, "outreach/leads.html", {"filter": f, "table": table})
 
 
