@@ -20,6 +20,7 @@ from trialdesk.analyses import datasets as ds
 from trialdesk.analyses import figures as fg
 from trialdesk.analyses import tables as tb
 from trialdesk.analyses.runner import control_arm
+from trialdesk.dsmb.report_render import PDF_TEXT as DSMB_PDF_TEXT
 
 #: Baseline characteristics shown in Table 1 when the protocol has them (form.item at the first
 #: visit), after the stratification factors and each analysis's baseline.
@@ -571,20 +572,11 @@ def html(results: dict, tables: dict, protocol, parts=None) -> str:
     return "\n".join(body)
 
 
-PDF_TEXT = str.maketrans(
-    {
-        "α": "alpha",
-        "β": "beta",
-        "−": "-",
-        "Δ": "Delta",
-        "≥": ">=",
-        "²": "2",
-        "–": "-",
-        "—": "-",
-        "·": "x",
-        "≤": "<=",
-    }
-)
+#: The DSMB report's spelling-out of characters reportlab's standard fonts lack, plus a few more.
+PDF_TEXT = {
+    **DSMB_PDF_TEXT,
+    **str.maketrans({"²": "2", "–": "-", "—": "-", "·": "x", "≤": "<="}),
+}
 
 
 def pdf(results: dict, tables: dict, protocol, parts=None) -> bytes:

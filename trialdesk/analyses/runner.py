@@ -40,10 +40,10 @@ class AnalysisError(ValueError):
 
 
 def control_arm(protocol) -> str:
-    for code, arm in protocol.arms.items():
-        if arm.type in ("placebo_comparator", "active_comparator", "no_intervention"):
-            return code
-    return list(protocol.arms)[-1]
+    """The comparator arm, as the DSMB's closed report chooses it."""
+    from trialdesk.dsmb.report_data import control_arm as comparator
+
+    return comparator(protocol, list(protocol.arms)) or list(protocol.arms)[-1]
 
 
 def _levels(protocol) -> dict[str, list[str]]:

@@ -39,6 +39,7 @@ from trialdesk.accounts.models import Site
 from trialdesk.audit.models import AuditEvent
 from trialdesk.core.sequential.planned import planned_design
 from trialdesk.crfs.models import FormInstance, ItemValue, Query
+from trialdesk.dsmb.interim import CONTROL_TYPES
 from trialdesk.enrolment.models import Withdrawal
 from trialdesk.enrolment.services import consort_counts
 from trialdesk.participants.models import Participant
@@ -407,10 +408,6 @@ def _efficacy(study, protocol, arm_of, arms) -> tuple[pd.DataFrame, pd.DataFrame
     return by_arm, diff, z
 
 
-#: Arm types that serve as the comparison for every other arm.
-COMPARATOR_TYPES = ("placebo_comparator", "active_comparator", "no_intervention")
-
-
 def control_arm(protocol, arms: list[str]) -> str | None:
     """The comparator every other arm is compared with: the first arm of a comparator type in
     protocol order, else the last arm (None with fewer than two arms)."""
@@ -418,7 +415,7 @@ def control_arm(protocol, arms: list[str]) -> str | None:
         return None
     for code in arms:
         arm = protocol.arms.get(code)
-        if arm is not None and arm.type in COMPARATOR_TYPES:
+        if arm is not None and arm.type in CONTROL_TYPES:
             return code
     return arms[-1]
 
